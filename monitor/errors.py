@@ -1,0 +1,106 @@
+"""The MonitorError tree: every error formats its own message and, where it can, a hint.
+
+Only ``cli.py`` prints errors and picks exit codes; stages raise these, wrapping third-party
+exceptions with ``raise ... from exc`` at their edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class MonitorError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a YAML file: ``file:line:col: path: message``."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    suggestion: str | None = field(default=None)
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        if self.suggestion:
+            text += f" (did you mean '{self.suggestion}'?)"
+        return text
+
+
+class ProblemsError(MonitorError):
+    """An error carrying every problem found, not just the first."""
+
+    kind = "problem"
+
+    def __init__(self, problems: list[Problem], hint: str | None = None) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} {self.kind}{'s' if count != 1 else ''} found"
+        body = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{head}:\n{body}" if count > 1 else body, hint)
+
+
+class ConfigError(ProblemsError):
+    """The configuration file is missing, unreadable or invalid."""
+
+    exit_code = 2
+    kind = "config error"
+
+
+class RuleError(ProblemsError):
+    """A classification rule file is invalid."""
+
+    exit_code = 2
+    kind = "rule error"
+
+
+class UsageError(MonitorError):
+    """The command line asks for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class SourceError(MonitorError):
+    """A source could not be fetched or parsed. Reported per source; never fatal to a cycle."""
+
+    def __init__(self, source: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"source '{source}': {message}", hint)
+        self.source = source
+        self.reason = message
+
+
+class StoreError(MonitorError):
+    """The database could not be opened or written."""
+
+
+class LockError(MonitorError):
+    """Another instance holds the database lock."""
+
+
+class DeliveryError(MonitorError):
+    """A digest could not be delivered to one target."""
+
+    def __init__(self, message: str, retryable: bool, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.retryable = retryable

@@ -1,0 +1,180 @@
+"""Extraction stage: raw entry bodies to clean article text.
+
+HTML becomes text with one block per line; page furniture (related-links lists, comment
+prompts, newsletter boxes) is cut with the markers in ``rules/boilerplate.yaml``; a line printed
+twice (photo captions) is kept once; whitespace is normalised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.errors import Problem, RuleError
+from monitor.resources import shipped_rules_dir
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLANKS = re.compile(r"\n{3,}")
+_BLOCK_TAGS = frozenset(
+    ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]
+)
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "button",
+              "select", "textarea", "input", "nav", "form")
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    """Compiled furniture markers."""
+
+    cut_phrases: frozenset[str]
+    cut_regex: re.Pattern[str] | None
+    drop_phrases: frozenset[str]
+    drop_regex: re.Pattern[str] | None
+    min_lines_before: int = 3
+    repeated_line_min_chars: int = 30
+
+    def cuts_here(self, key: str) -> bool:
+        return key in self.cut_phrases or bool(self.cut_regex and self.cut_regex.search(key))
+
+    def drops(self, key: str) -> bool:
+        return key in self.drop_phrases or bool(self.drop_regex and self.drop_regex.search(key))
+
+
+def _line_key(line: str) -> str:
+    return _SPACES.sub(" ", line).strip().casefold().rstrip(":").strip()
+
+
+def _compile(patterns: Sequence[str], file: Path, where: str, problems: list[Problem]) -> list[str]:
+    good = []
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(Problem(str(file), None, None, f"{where}[{i}]", f"bad regex {pattern!r}: {exc}"))
+            continue
+        good.append(f"(?:{pattern})")
+    return good
+
+
+def load_boilerplate(rule_dirs: Iterable[Path] = ()) -> Boilerplate:
+    """Shipped markers first, then each user folder's ``boilerplate.yaml`` adds to them.
+
+    A user file may set ``replace: true`` to start from nothing instead.
+    """
+    cut_p: set[str] = set()
+    drop_p: set[str] = set()
+    cut_r: list[str] = []
+    drop_r: list[str] = []
+    settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30}
+    problems: list[Problem] = []
+    for folder in [shipped_rules_dir(), *rule_dirs]:
+        file = Path(folder) / "boilerplate.yaml"
+        if not file.is_file():
+            continue
+        try:
+            data: Any = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            problems.append(Problem(str(file), line, None, "", f"not valid YAML: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(str(file), 1, None, "", "expected a mapping with cut_from/drop_lines"))
+            continue
+        if data.get("replace"):
+            cut_p.clear(), drop_p.clear(), cut_r.clear(), drop_r.clear()
+        for key in ("min_lines_before", "repeated_line_min_chars"):
+            if key in data:
+                settings[key] = int(data[key])
+        for section, phrases, regexes in (("cut_from", cut_p, cut_r), ("drop_lines", drop_p, drop_r)):
+            block = data.get(section) or {}
+            phrases.update(_line_key(p) for p in block.get("phrases") or [])
+            regexes.extend(_compile(block.get("regexes") or [], file, f"{section}.regexes", problems))
+    if problems:
+        raise RuleError(problems)
+    return Boilerplate(
+        cut_phrases=frozenset(cut_p),
+        cut_regex=re.compile("|".join(cut_r)) if cut_r else None,
+        drop_phrases=frozenset(drop_p),
+        drop_regex=re.compile("|".join(drop_r)) if drop_r else None,
+        **settings,
+    )
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML fragment or page, one block per line. Never executes anything."""
+    import lxml.html
+    from lxml import etree
+
+    if not html.strip():
+        return ""
+    try:
+        root = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html
+    etree.strip_elements(root, *_DROP_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    parts: list[str] = []
+
+    def walk(el: Any) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            parts.append("\n")
+        if el.tail:
+            parts.append(el.tail)
+
+    walk(root)
+    return "".join(parts)
+
+
+def clean_text(text: str, boilerplate: Boilerplate | None = None, *, skip_lines: int = 0) -> str:
+    """Normalise whitespace, cut furniture, collapse repeated lines.
+
+    ``skip_lines`` leading lines (a files source's title line) are kept out of the cut logic's
+    count of article lines but are not returned.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    seen_long: set[str] = set()
+    body_lines = 0
+    for raw in lines[skip_lines:]:
+        line = _SPACES.sub(" ", raw).strip()
+        if not line:
+            if kept and kept[-1]:
+                kept.append("")
+            continue
+        if boilerplate is not None:
+            key = _line_key(line)
+            if body_lines >= boilerplate.min_lines_before and boilerplate.cuts_here(key):
+                break
+            if boilerplate.drops(key):
+                continue
+            if len(line) >= boilerplate.repeated_line_min_chars:
+                if key in seen_long:
+                    continue
+                seen_long.add(key)
+        kept.append(line)
+        body_lines += 1
+    return _BLANKS.sub("\n\n", "\n".join(kept)).strip()
+
+
+def extract(body: str, *, is_html: bool, boilerplate: Boilerplate | None) -> str:
+    """Clean article text from a raw body."""
+    text = html_to_text(body) if is_html else body
+    return clean_text(text, boilerplate)
+
+
+def looks_like_html(text: str) -> bool:
+    head = text[:2048].lower()
+    return "<p" in head or "<div" in head or "<br" in head or "<html" in head or "<a " in head

@@ -1,0 +1,154 @@
+"""Plain pydantic models passed between stages: entries, items, classifications, digests."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(str, enum.Enum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self.value)
+
+    @classmethod
+    def parse(cls, value: str | Severity) -> Severity:
+        return value if isinstance(value, Severity) else cls(str(value).lower())
+
+
+_SEVERITY_ORDER = ["none", "low", "medium", "high", "critical"]
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lat: float
+    lon: float
+
+
+class RawEntry(BaseModel):
+    """What a source yields: one article or feed entry, before extraction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    guid: str | None = None
+    link: str | None = None
+    title: str = ""
+    body: str = ""
+    body_is_html: bool = False
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    category_domains: dict[str, str] = Field(default_factory=dict)
+    points: list[GeoPoint] = Field(default_factory=list)
+    # Where a files source found the article, relative to its folder: the file's identity.
+    path: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Item(BaseModel):
+    """A normalised article as stored: clean text, stable id, provenance."""
+
+    id: str
+    source: str
+    guid: str | None = None
+    url: str | None = None
+    title: str
+    text: str
+    published: datetime | None = None
+    first_seen: datetime
+    updated_at: datetime | None = None
+    author: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    category_domains: dict[str, str] = Field(default_factory=dict)
+    points: list[GeoPoint] = Field(default_factory=list)
+    content_hash: str
+    version: int = 1
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Evidence(BaseModel):
+    """A span of the classified text (title + blank line + body) that supports a call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: int
+    end: int
+
+
+RegionKind = Literal["country", "region", "city", "subregion", "continent"]
+
+
+class RegionHit(BaseModel):
+    id: str
+    name: str
+    kind: RegionKind
+    country: str | None = None
+    role: Literal["primary", "mentioned"] = "mentioned"
+    score: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class ThreatHit(BaseModel):
+    type: str
+    score: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+    # Region ids the threat's evidence co-occurs with (same sentence).
+    regions: list[str] = Field(default_factory=list)
+
+
+class Classification(BaseModel):
+    item_id: str | None = None
+    title: str = ""
+    source: str = ""
+    countries: list[str] = Field(default_factory=list)
+    regions: list[RegionHit] = Field(default_factory=list)
+    threats: list[ThreatHit] = Field(default_factory=list)
+    severity: Severity = Severity.none
+    severity_evidence: list[Evidence] = Field(default_factory=list)
+    rules_version: str = ""
+
+
+class DigestEntry(BaseModel):
+    """One matched item in a digest, with why it matched."""
+
+    item: Item
+    classification: Classification
+    # Region ids / threat ids / keywords of the alert rule that this item satisfied.
+    matched_regions: list[str] = Field(default_factory=list)
+    matched_threats: list[str] = Field(default_factory=list)
+    matched_keywords: list[str] = Field(default_factory=list)
+    # One line for the reader: which rule, which words.
+    why: str = ""
+
+
+class Digest(BaseModel):
+    """What one alert sends at once. Its id is the idempotency key of every delivery of it."""
+
+    id: str
+    alert: str
+    created_at: datetime
+    timezone: str = "UTC"
+    entries: list[DigestEntry] = Field(default_factory=list)
+
+
+class RenderedDigest(BaseModel):
+    """A digest rendered for delivery: email subject and parts, and the webhook/file JSON payload."""
+
+    digest_id: str
+    subject: str
+    text: str
+    html: str
+    payload: dict[str, Any]

@@ -1,0 +1,224 @@
+"""One cycle: poll sources, store, classify, match, enqueue and deliver digests.
+
+Idempotent and safe to rerun. A failing source or delivery is reported and retried later; it
+never fails the cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import Config, FeedSource, FilesSource
+from monitor.dedup import NearDuplicateIndex
+from monitor.errors import MonitorError, SourceError
+from monitor.extract import Boilerplate, load_boilerplate
+from monitor.ingest import PollCounts, plan_poll
+from monitor.models import RawEntry
+from monitor.store import SourceState, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+DEDUP_WINDOW = timedelta(days=30)
+MAX_BACKOFF = timedelta(hours=6)
+FIRST_BACKOFF = timedelta(seconds=30)
+POLL_CONCURRENCY = 32
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SourceReport:
+    name: str
+    ok: bool = True
+    skipped: str | None = None
+    counts: PollCounts = field(default_factory=PollCounts)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    not_modified: bool = False
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.name}: skipped ({self.skipped})"
+        if not self.ok:
+            return f"{self.name}: FAILED: {self.error}"
+        if self.not_modified:
+            return f"{self.name}: not modified"
+        c = self.counts
+        text = f"{self.name}: {c.new} new, {c.changed} changed, {c.duplicates} duplicates, {c.unchanged} unchanged"
+        if self.warnings:
+            text += f", {len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}"
+        return text
+
+
+@dataclass
+class CycleReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    classified: int = 0
+    digests: list[Any] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for s in self.sources if not s.ok)
+
+
+def backoff_delay(failures: int, every: timedelta, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter, never longer than MAX_BACKOFF nor shorter than 30 s."""
+    base = min(FIRST_BACKOFF * (2 ** max(failures - 1, 0)), max(MAX_BACKOFF, every))
+    jitter = (rng or random).uniform(0.9, 1.1)
+    return timedelta(seconds=base.total_seconds() * jitter)
+
+
+class Pipeline:
+    """Wires the stages together for one configuration and one store."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self._boilerplate: Boilerplate | None = None
+        self._engine: Any = None
+
+    @property
+    def boilerplate(self) -> Boilerplate:
+        if self._boilerplate is None:
+            self._boilerplate = load_boilerplate(self.config.rules)
+        return self._boilerplate
+
+    # -- ingest --------------------------------------------------------------------------------
+    async def ingest(self, names: Sequence[str] | None = None, *, only_due: bool = False) -> list[SourceReport]:
+        """Poll the enabled sources (all of them, or the due ones) and store what they bring."""
+        now = self.clock()
+        sources = [s for s in self.config.sources if s.enabled and (names is None or s.name in names)]
+        states = self.store.source_states()
+        index = NearDuplicateIndex(threshold=self.config.dedup.threshold) if self.config.dedup.enabled else None
+        if index is not None:
+            index.extend(self.store.dedup_candidates(now - DEDUP_WINDOW))
+        semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
+        client = None
+        if any(isinstance(s, FeedSource) for s in sources):
+            from monitor.sources.feeds import make_client
+
+            client = make_client()
+        try:
+            async def one(source: FilesSource | FeedSource) -> tuple[Any, SourceReport, Any]:
+                state = states.get(source.name) or SourceState(name=source.name)
+                if state.gone:
+                    return source, SourceReport(source.name, skipped="the server said the feed is gone (410)"), None
+                if only_due and state.next_due and state.next_due > now:
+                    return source, SourceReport(source.name, skipped="not due"), None
+                async with semaphore:
+                    return source, *await self._fetch(source, state, client)
+
+            fetched = await asyncio.gather(*(one(s) for s in sources))
+        finally:
+            if client is not None:
+                await client.aclose()
+        reports = []
+        # Writes happen one source at a time, each in its own transaction.
+        for source, report, outcome in fetched:
+            if outcome is not None:
+                self._store_poll(source, report, outcome, index)
+            reports.append(report)
+        return reports
+
+    async def _fetch(self, source: FilesSource | FeedSource, state: SourceState,
+                     client: Any) -> tuple[SourceReport, Any]:
+        report = SourceReport(source.name)
+        try:
+            if isinstance(source, FilesSource):
+                from monitor.sources.files import poll_files
+
+                result: Any = await asyncio.to_thread(poll_files, source)
+            else:
+                from monitor.sources.feeds import fetch_feed
+
+                fetch_source = source
+                if state.permanent_url:
+                    fetch_source = source.model_copy(update={"url": state.permanent_url})
+                result = await fetch_feed(fetch_source, client, etag=state.etag, last_modified=state.last_modified)
+        except SourceError as exc:
+            return self._failed(source, state, report, exc.reason), None
+        except Exception as exc:  # one broken source never stops the others
+            log.exception("unexpected error polling source %s", source.name)
+            return self._failed(source, state, report, f"unexpected error: {exc.__class__.__name__}: {exc}"), None
+        report.warnings = list(getattr(result, "warnings", []) or [])
+        report.not_modified = bool(getattr(result, "not_modified", False))
+        return report, result
+
+    def _failed(self, source: FilesSource | FeedSource, state: SourceState, report: SourceReport,
+                message: str) -> SourceReport:
+        now = self.clock()
+        state.last_attempt = now
+        state.consecutive_failures += 1
+        state.last_error = message
+        state.next_due = now + backoff_delay(state.consecutive_failures, source.every)
+        try:
+            self.store.save_source_state(state)
+        except MonitorError as exc:
+            log.error("could not record failure of %s: %s", source.name, exc)
+        report.ok = False
+        report.error = message
+        return report
+
+    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any,
+                    index: NearDuplicateIndex | None) -> None:
+        now = self.clock()
+        state = self.store.source_state(source.name)
+        state.last_attempt = now
+        state.last_success = now
+        state.consecutive_failures = 0
+        state.last_error = None
+        state.next_due = now + source.every
+        if isinstance(source, FeedSource):
+            if result.etag or result.last_modified or not result.not_modified:
+                state.etag = result.etag
+                state.last_modified = result.last_modified
+            if result.permanent_url:
+                state.permanent_url = result.permanent_url
+            state.gone = bool(result.gone)
+        entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
+        write, counts = plan_poll(self.store, index, entries, state, self.boilerplate, now,
+                                  self.config.dedup.shingle_words)
+        self.store.write_poll(write)
+        report.counts = counts
+        for warning in report.warnings:
+            log.warning("source %s: %s", source.name, warning)
+
+    # -- classify ------------------------------------------------------------------------------
+    def classification_engine(self) -> Any:
+        if self._engine is None:
+            from monitor.classify.engine import load_engine
+
+            self._engine = load_engine(self.config.rules)
+        return self._engine
+
+    def classify_pending(self, batch: int = 500) -> int:
+        """Classify stored items that have no classification under the current rules."""
+        engine = self.classification_engine()
+        total = 0
+        while True:
+            pending = self.store.unclassified(engine.version, limit=batch)
+            if not pending:
+                return total
+            results = []
+            for item in pending:
+                cls = engine.classify(item.title, item.text).model_copy(
+                    update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
+                results.append((cls, engine.index_regions(cls)))
+            total += self.store.save_classifications(results)
+
+    # -- one cycle -----------------------------------------------------------------------------
+    async def run_once(self) -> CycleReport:
+        report = CycleReport()
+        report.sources = await self.ingest()
+        report.classified = self.classify_pending()
+        return report
