@@ -56,7 +56,8 @@ def _parse_since(value: str) -> datetime:
     try:
         return datetime.now(UTC) - parse_duration(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date (2024-02-28) or a duration (24h, 7d), got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date (2024-02-28) or a duration (24h, 7d), got {value!r}") from None
 
 
 def _print_source_reports(reports: Sequence[Any]) -> None:

@@ -208,7 +208,7 @@ class AlertRule(Strict):
 
 
 class Config(Strict):
-    database: str = "sqlite:///monitor.db"
+    database: str = Field(default="sqlite:///monitor.db", validate_default=True)
     rules: list[RelPath] = Field(default_factory=list)
     sources: list[Source]
     smtp: SmtpConfig | None = None
@@ -282,7 +282,7 @@ def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: 
             try:
                 return interpolate(node, environ)
             except KeyError as exc:
-                line, col = located.position(path) or (None, None)
+                line, col = located.position(path, value=True) or (None, None)
                 problems.append(Problem(file, line, col, format_path(path),
                                         f"environment variable {exc.args[0]} is not set",
                                         None))
@@ -392,7 +392,8 @@ def _explain(error: dict[str, Any], path: tuple[str | int, ...], data: Any) -> t
     if kind == "union_tag_not_found":
         return "missing 'kind' (expected one of: " + str(error.get("ctx", {}).get("discriminator", "")) + ")", None
     if kind == "literal_error" and path and path[-1] == "schedule":
-        return f"expected immediate, {{every: 1h}} or {{cron: \"0 7 * * *\", timezone: UTC}}, got {error.get('input')!r}", None
+        expected = 'immediate, {every: 1h} or {cron: "0 7 * * *", timezone: UTC}'
+        return f"expected {expected}, got {error.get('input')!r}", None
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     got = error.get("input")
@@ -425,7 +426,8 @@ def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = No
         for error in exc.errors():
             path = _data_path(tuple(error["loc"]), located.data)
             message, suggestion = _explain(dict(error), path, located.data)
-            line, col = located.position(path) or (None, None)
+            at_value = error["type"] not in ("extra_forbidden", "missing")
+            line, col = located.position(path, value=at_value) or (None, None)
             problems.append(Problem(file, line, col, format_path(path), message, suggestion))
         raise ConfigError(_dedupe(problems)) from exc
     return config.model_copy(update={"path": Path(file).resolve()})

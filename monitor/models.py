@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     none = "none"
     low = "low"
     medium = "medium"

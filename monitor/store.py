@@ -86,7 +86,8 @@ class Store:
             store = cls(engine, url)
             store._ensure_schema()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {_redact(url)}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}",
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(f"cannot open database {_redact(url)}: {reason}",
                              hint="check the `database:` URL and that its folder exists and is writable") from exc
         return store
 

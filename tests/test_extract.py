@@ -1,0 +1,63 @@
+"""Extraction: page furniture cut, repeated captions collapsed, HTML made plain text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import RuleError
+from monitor.extract import clean_text, extract, html_to_text, load_boilerplate
+from monitor.sources.files import read_article
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def boilerplate():  # type: ignore[no-untyped-def]
+    return load_boilerplate()
+
+
+def test_seed_000_loses_everything_from_most_popular_on(boilerplate) -> None:  # type: ignore[no-untyped-def]
+    title, body = read_article(SEEDS / "000_16083772c90dda59.txt")
+    text = clean_text(body, boilerplate)
+    assert title.startswith("US embassy in Azerbaijan warns")
+    assert "death toll was nearing 5,000" in text
+    for furniture in ("Most Popular", "If you’d like to comment", "Times of Israel Community", "Confirm Mail"):
+        assert furniture not in text
+    # The photo caption printed twice is kept once.
+    assert text.count("A woman walks past a building") == 1
+
+
+def test_seed_002_loses_everything_from_read_also_on(boilerplate) -> None:  # type: ignore[no-untyped-def]
+    _, body = read_article(SEEDS / "002_9a1e7f0ded39d068.txt")
+    text = clean_text(body, boilerplate)
+    assert text.rstrip().endswith("representatives of Armenians living in the Garabagh region.")
+    for furniture in ("Read also", "Latest news", "Subscribe to our Telegram channel", "Tusk: Poland", "Navalny"):
+        assert furniture not in text
+
+
+def test_marker_at_the_top_does_not_empty_the_article(boilerplate) -> None:  # type: ignore[no-untyped-def]
+    text = clean_text("Related\nGunmen attacked a convoy.\nTwo were killed.\nOfficials said so.", boilerplate)
+    assert "Gunmen attacked a convoy." in text
+
+
+def test_html_to_text_drops_scripts_and_keeps_blocks() -> None:
+    html = "<div><p>First <b>para</b>.</p><script>alert(1)</script><p>Second&nbsp;para.</p><ul><li>a</li></ul></div>"
+    text = clean_text(html_to_text(html))
+    assert text == "First para.\n\nSecond para.\n\na"
+
+
+def test_extract_plain_text_normalises_whitespace() -> None:
+    assert extract("  a   b \r\n\r\n\r\n\r\nc  ", is_html=False, boilerplate=None) == "a b\n\nc"
+
+
+def test_user_boilerplate_extends_and_bad_regex_is_located(tmp_path: Path) -> None:
+    (tmp_path / "boilerplate.yaml").write_text("cut_from:\n  phrases: [from our partners]\n", encoding="utf-8")
+    bp = load_boilerplate([tmp_path])
+    text = clean_text("Story line one.\nTwo.\nThree.\nFrom our partners\nAd text", bp)
+    assert "Ad text" not in text and "Three." in text
+    (tmp_path / "boilerplate.yaml").write_text("drop_lines:\n  regexes: ['(unclosed']\n", encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_boilerplate([tmp_path])
+    assert "boilerplate.yaml" in str(info.value) and "bad regex" in str(info.value)

@@ -1,0 +1,85 @@
+"""Ingest into a real SQLite file: versions, duplicates, failures and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.config import parse_config
+from monitor.pipeline import Pipeline, backoff_delay
+from monitor.store import Store
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _setup(tmp_path: Path, extra_sources: str = "") -> tuple[Pipeline, Path]:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        shutil.copy(seed, articles)
+    config = parse_config(
+        f"database: sqlite:///{tmp_path}/m.db\nsources:\n  - {{name: articles, kind: files, path: {articles}}}\n"
+        + extra_sources, str(tmp_path / "c.yaml"), base=tmp_path)
+    return Pipeline(config, Store.open(config.database), clock=lambda: NOW), articles
+
+
+def _ingest(pipeline: Pipeline) -> dict[str, object]:
+    return {r.name: r for r in asyncio.run(pipeline.ingest())}
+
+
+def test_first_poll_stores_then_rerun_changes_nothing(tmp_path: Path) -> None:
+    pipeline, _ = _setup(tmp_path)
+    first = _ingest(pipeline)["articles"]
+    assert first.counts.new == 2  # type: ignore[attr-defined]
+    again = _ingest(pipeline)["articles"]
+    assert (again.counts.new, again.counts.unchanged) == (0, 2)  # type: ignore[attr-defined]
+    assert pipeline.store.count_items() == 2
+
+
+def test_changed_file_is_a_new_version_of_the_same_item(tmp_path: Path) -> None:
+    pipeline, articles = _setup(tmp_path)
+    _ingest(pipeline)
+    target = articles / "002_9a1e7f0ded39d068.txt"
+    target.write_text(target.read_text(encoding="utf-8").replace("September 19", "September 20"), encoding="utf-8")
+    report = _ingest(pipeline)["articles"]
+    assert (report.counts.new, report.counts.changed) == (0, 1)  # type: ignore[attr-defined]
+    items = pipeline.store.list_items()
+    assert len(items) == 2
+    changed = next(i for i in items if i.guid == "002_9a1e7f0ded39d068.txt")
+    assert changed.version == 2 and "September 20" in changed.text
+
+
+def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path) -> None:
+    pipeline, articles = _setup(tmp_path)
+    _ingest(pipeline)
+    seed = (articles / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
+    (articles / "syndicated.txt").write_text(seed.replace("Most Popular", "Trending now"), encoding="utf-8")
+    shutil.copy(articles / "002_9a1e7f0ded39d068.txt", articles / "renamed.txt")
+    report = _ingest(pipeline)["articles"]
+    assert (report.counts.new, report.counts.duplicates) == (0, 2)  # type: ignore[attr-defined]
+    original = next(i for i in pipeline.store.list_items() if i.guid == "000_16083772c90dda59.txt")
+    assert [d.id for d in pipeline.store.duplicates_of(original.id)]
+    # Seen again: still recorded once, nothing new.
+    report = _ingest(pipeline)["articles"]
+    assert report.counts.new == 0 and pipeline.store.count_items() == 2  # type: ignore[attr-defined]
+
+
+def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:
+    pipeline, _ = _setup(tmp_path, f"  - {{name: broken, kind: files, path: {tmp_path}/missing}}\n")
+    reports = _ingest(pipeline)
+    assert reports["articles"].ok and reports["articles"].counts.new == 2  # type: ignore[attr-defined]
+    assert not reports["broken"].ok and "does not exist" in reports["broken"].error  # type: ignore[attr-defined]
+    state = pipeline.store.source_state("broken")
+    assert state.consecutive_failures == 1 and state.last_error and state.next_due and state.next_due > NOW
+    _ingest(pipeline)
+    assert pipeline.store.source_state("broken").consecutive_failures == 2
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    hour = timedelta(hours=1)
+    delays = [backoff_delay(n, hour).total_seconds() for n in (1, 2, 3, 20)]
+    assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and delays[2] > delays[1]
+    assert delays[3] <= 6 * 3600 * 1.1
