@@ -45,6 +45,10 @@ class Fingerprint:
     sketch: tuple[int, ...]
     numbers: frozenset[str]
     names: frozenset[str]
+    members: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.sketch))
 
     def to_json(self) -> dict[str, list[int] | list[str]]:
         return {"s": list(self.sketch), "n": sorted(self.numbers), "p": sorted(self.names)}
@@ -56,12 +60,15 @@ class Fingerprint:
 
 def fingerprint(text: str, shingle_words: int = 4) -> Fingerprint:
     words = _WORD.findall(text.casefold())
-    if len(words) < shingle_words:
-        shingles = {" ".join(words)}
+    # Hash each distinct word once; a shingle's hash is the hash of its words' hashes. Python's
+    # hash of a tuple of ints does not depend on PYTHONHASHSEED, so sketches are stable on disk.
+    word_hash = {w: zlib.crc32(w.encode()) for w in set(words)}
+    hashed = [word_hash[w] for w in words]
+    if len(hashed) < shingle_words:
+        shingles = {hash(tuple(hashed))}
     else:
-        shingles = {" ".join(words[i:i + shingle_words]) for i in range(len(words) - shingle_words + 1)}
-    hashes = [zlib.crc32(s.encode()) for s in shingles]
-    sketch = tuple(heapq.nsmallest(SKETCH_SIZE, hashes))
+        shingles = set(map(hash, zip(*(hashed[i:] for i in range(shingle_words)), strict=False)))
+    sketch = tuple(heapq.nsmallest(SKETCH_SIZE, shingles))
     numbers = frozenset(_NUMBER.findall(text))
     names = frozenset(_PROPER.findall(text))
     return Fingerprint(sketch, numbers, names)
@@ -71,10 +78,10 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
     """Estimated Jaccard similarity of two bottom-k sketches."""
     if not a.sketch or not b.sketch:
         return 0.0
-    union = heapq.nsmallest(SKETCH_SIZE, set(a.sketch) | set(b.sketch))
-    sa, sb = set(a.sketch), set(b.sketch)
-    both = sum(1 for h in union if h in sa and h in sb)
-    return both / len(union)
+    sa, sb = a.members, b.members
+    union = sorted(sa | sb)[:SKETCH_SIZE]
+    both = sa & sb
+    return sum(1 for h in union if h in both) / len(union)
 
 
 def same_facts(a: Fingerprint, b: Fingerprint) -> bool:
@@ -121,6 +128,10 @@ class NearDuplicateIndex:
                 seen.add(other.item_id)
                 # Entries of one feed with their own guids are distinct by the feed's word.
                 if other.source == source and distinct_guid and other.distinct_guid:
+                    continue
+                # The shared sketch values bound the estimate from above: skip the exact count
+                # for candidates that cannot reach the threshold.
+                if len(fp.members & other.fp.members) < self.threshold * min(len(fp.sketch), len(other.fp.sketch)):
                     continue
                 score = similarity(fp, other.fp)
                 if score >= self.threshold and same_facts(fp, other.fp) and (best is None or score > best[1]):
