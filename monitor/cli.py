@@ -91,9 +91,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
     with _with_lock(config):
         store = _store(config)
+        pipeline = Pipeline(config, store)
         try:
-            reports = asyncio.run(Pipeline(config, store).ingest(args.source or None))
+            reports = asyncio.run(pipeline.ingest(args.source or None))
         finally:
+            pipeline.close()
             store.close()
     _print_source_reports(reports)
     return 1 if args.strict and any(not r.ok for r in reports) else 0
@@ -107,9 +109,11 @@ def cmd_once(args: argparse.Namespace) -> int:
     config = _config(args)
     with _with_lock(config):
         store = _store(config)
+        pipeline = Pipeline(config, store)
         try:
-            report = asyncio.run(Pipeline(config, store).run_once())
+            report = asyncio.run(pipeline.run_once())
         finally:
+            pipeline.close()
             store.close()
     _print_source_reports(report.sources)
     _emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,6 +87,27 @@ class Pipeline:
         self.clock = clock
         self._boilerplate: Boilerplate | None = None
         self._engine: Any = None
+        self._index: NearDuplicateIndex | None = None
+        # Store writes, dedup and classification run on one worker thread: the event loop stays
+        # free for fetches and the health endpoint, and writes never race each other.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
+
+    async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking store/CPU work on the pipeline's single worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+    def dedup_index(self) -> NearDuplicateIndex | None:
+        """The near-duplicate index, loaded from the store once and kept up to date."""
+        if not self.config.dedup.enabled:
+            return None
+        if self._index is None:
+            index = NearDuplicateIndex(threshold=self.config.dedup.threshold)
+            index.extend(self.store.dedup_candidates(self.clock() - DEDUP_WINDOW))
+            self._index = index
+        return self._index
 
     @property
     def boilerplate(self) -> Boilerplate:
@@ -98,10 +120,7 @@ class Pipeline:
         """Poll the enabled sources (all of them, or the due ones) and store what they bring."""
         now = self.clock()
         sources = [s for s in self.config.sources if s.enabled and (names is None or s.name in names)]
-        states = self.store.source_states()
-        index = NearDuplicateIndex(threshold=self.config.dedup.threshold) if self.config.dedup.enabled else None
-        if index is not None:
-            index.extend(self.store.dedup_candidates(now - DEDUP_WINDOW))
+        states = await self.in_worker(self.store.source_states)
         semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
         client = None
         if any(isinstance(s, FeedSource) for s in sources):
@@ -126,7 +145,7 @@ class Pipeline:
         # Writes happen one source at a time, each in its own transaction.
         for source, report, outcome in fetched:
             if outcome is not None:
-                self._store_poll(source, report, outcome, index)
+                await self.in_worker(self._store_poll, source, report, outcome)
             reports.append(report)
         return reports
 
@@ -146,10 +165,11 @@ class Pipeline:
                     fetch_source = source.model_copy(update={"url": state.permanent_url})
                 result = await fetch_feed(fetch_source, client, etag=state.etag, last_modified=state.last_modified)
         except SourceError as exc:
-            return self._failed(source, state, report, exc.reason), None
+            return await self.in_worker(self._failed, source, state, report, exc.reason), None
         except Exception as exc:  # one broken source never stops the others
             log.exception("unexpected error polling source %s", source.name)
-            return self._failed(source, state, report, f"unexpected error: {exc.__class__.__name__}: {exc}"), None
+            message = f"unexpected error: {exc.__class__.__name__}: {exc}"
+            return await self.in_worker(self._failed, source, state, report, message), None
         report.warnings = list(getattr(result, "warnings", []) or [])
         report.not_modified = bool(getattr(result, "not_modified", False))
         return report, result
@@ -169,8 +189,7 @@ class Pipeline:
         report.error = message
         return report
 
-    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any,
-                    index: NearDuplicateIndex | None) -> None:
+    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any) -> None:
         now = self.clock()
         state = self.store.source_state(source.name)
         state.last_attempt = now
@@ -186,9 +205,14 @@ class Pipeline:
                 state.permanent_url = result.permanent_url
             state.gone = bool(result.gone)
         entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
-        write, counts = plan_poll(self.store, index, entries, state, self.boilerplate, now,
+        write, counts = plan_poll(self.store, self.dedup_index(), entries, state, self.boilerplate, now,
                                   self.config.dedup.shingle_words)
-        self.store.write_poll(write)
+        try:
+            self.store.write_poll(write)
+        except MonitorError:
+            # The index already holds this poll's items; rebuild it from what was really stored.
+            self._index = None
+            raise
         report.counts = counts
         for warning in report.warnings:
             log.warning("source %s: %s", source.name, warning)
@@ -220,5 +244,5 @@ class Pipeline:
     async def run_once(self) -> CycleReport:
         report = CycleReport()
         report.sources = await self.ingest()
-        report.classified = self.classify_pending()
+        report.classified = await self.in_worker(self.classify_pending)
         return report
