@@ -19,8 +19,11 @@ import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 SKETCH_SIZE = 64
+SYNDICATION_DAYS = 3
 BAND_KEYS = 8
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -45,20 +48,26 @@ class Fingerprint:
     sketch: tuple[int, ...]
     numbers: frozenset[str]
     names: frozenset[str]
+    # Day of publication (days since the epoch) and rounded geo points, where the source gives them.
+    day: int | None = None
+    places: frozenset[tuple[float, float]] = frozenset()
     members: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "members", frozenset(self.sketch))
 
-    def to_json(self) -> dict[str, list[int] | list[str]]:
-        return {"s": list(self.sketch), "n": sorted(self.numbers), "p": sorted(self.names)}
+    def to_json(self) -> dict[str, Any]:
+        return {"s": list(self.sketch), "n": sorted(self.numbers), "p": sorted(self.names), "d": self.day,
+                "g": sorted(list(p) for p in self.places)}
 
     @classmethod
-    def from_json(cls, data: dict[str, list]) -> Fingerprint:
-        return cls(tuple(data["s"]), frozenset(data["n"]), frozenset(data["p"]))
+    def from_json(cls, data: dict[str, Any]) -> Fingerprint:
+        return cls(tuple(data["s"]), frozenset(data["n"]), frozenset(data["p"]), data.get("d"),
+                   frozenset(tuple(p) for p in data.get("g") or ()))
 
 
-def fingerprint(text: str, shingle_words: int = 4) -> Fingerprint:
+def fingerprint(text: str, shingle_words: int = 4, *, published: datetime | None = None,
+                points: Iterable[tuple[float, float]] = ()) -> Fingerprint:
     words = _WORD.findall(text.casefold())
     # Hash each distinct word once; a shingle's hash is the hash of its words' hashes. Python's
     # hash of a tuple of ints does not depend on PYTHONHASHSEED, so sketches are stable on disk.
@@ -71,7 +80,9 @@ def fingerprint(text: str, shingle_words: int = 4) -> Fingerprint:
     sketch = tuple(heapq.nsmallest(SKETCH_SIZE, shingles))
     numbers = frozenset(_NUMBER.findall(text))
     names = frozenset(_PROPER.findall(text))
-    return Fingerprint(sketch, numbers, names)
+    day = int(published.timestamp() // 86400) if published else None
+    places = frozenset((round(lat, 1), round(lon, 1)) for lat, lon in points)
+    return Fingerprint(sketch, numbers, names, day, places)
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
@@ -85,8 +96,14 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
 
 
 def same_facts(a: Fingerprint, b: Fingerprint) -> bool:
-    """Same figures, and neither text names places or people the other lacks on both sides."""
+    """Same figures, dates and points, and neither text names places the other lacks on both sides."""
     if a.numbers != b.numbers:
+        return False
+    # A story is syndicated within days; the same wording years apart is a new event (a drought
+    # report that recurs), and the same wording at another point is another place.
+    if a.day is not None and b.day is not None and abs(a.day - b.day) > SYNDICATION_DAYS:
+        return False
+    if a.places and b.places and not (a.places & b.places):
         return False
     # One side may carry extra furniture ("Trending now"); a substitution (Mopti vs Gao) differs.
     return not (a.names - b.names and b.names - a.names)

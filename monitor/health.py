@@ -7,6 +7,7 @@ web framework, and it answers from the event loop without touching the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -64,7 +65,5 @@ class HealthServer:
             pass
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
-            except ConnectionError:
-                pass

@@ -62,7 +62,7 @@ def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[
             if old_hash == item.content_hash:
                 counts.unchanged += 1
                 continue
-            fp = fingerprint(f"{item.title}\n{item.text}", shingle_words)
+            fp = _fingerprint(item, shingle_words)
             changed = item.model_copy(update={"version": version + 1, "updated_at": item.updated_at or now})
             write.changed.append(StoredEntry(changed, fp, distinct))
             counts.changed += 1
@@ -70,7 +70,7 @@ def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[
         if item.id in known_dups:
             counts.unchanged += 1
             continue
-        fp = fingerprint(f"{item.title}\n{item.text}", shingle_words)
+        fp = _fingerprint(item, shingle_words)
         original = _original_of(item, distinct, fp, exact, index)
         if original is not None:
             original_id, score = original
@@ -84,6 +84,11 @@ def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[
             index.add(Candidate(item.id, item.source, distinct, fp))
         counts.new += 1
     return write, counts
+
+
+def _fingerprint(item: Item, shingle_words: int) -> Fingerprint:
+    return fingerprint(f"{item.title}\n{item.text}", shingle_words, published=item.published,
+                       points=[(p.lat, p.lon) for p in item.points])
 
 
 def _original_of(item: Item, distinct: bool, fp: Fingerprint,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.dedup import Candidate, NearDuplicateIndex, fingerprint, item_id, same_facts, similarity
+from monitor.dedup import Candidate, Fingerprint, NearDuplicateIndex, fingerprint, item_id, same_facts, similarity
 
 SEED = (Path(__file__).resolve().parents[1] / "seeds" / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
 
@@ -39,3 +39,15 @@ def test_index_finds_copies_across_sources_but_not_between_guids_of_one_feed() -
     assert found is not None and found[0].item_id == "orig"
     assert index.find("feed-a", True, fp) is None  # same feed, own guid: distinct by the feed's word
     assert index.find("files", False, fingerprint("A different story about floods in Pakistan.")) is None
+
+
+def test_same_wording_years_apart_or_at_another_point_is_another_event() -> None:
+    from datetime import UTC, datetime
+
+    text = "Drought is on going in China. The drought alert level is Green. Affected area is large."
+    a = fingerprint(text, published=datetime(2019, 5, 1, tzinfo=UTC), points=[(30.1, 110.2)])
+    later = fingerprint(text, published=datetime(2022, 11, 3, tzinfo=UTC), points=[(30.1, 110.2)])
+    elsewhere = fingerprint(text, published=datetime(2019, 5, 1, tzinfo=UTC), points=[(5.0, 20.0)])
+    next_day = fingerprint(text, published=datetime(2019, 5, 2, tzinfo=UTC), points=[(30.1, 110.2)])
+    assert not same_facts(a, later) and not same_facts(a, elsewhere) and same_facts(a, next_day)
+    assert Fingerprint.from_json(a.to_json()) == a

@@ -168,13 +168,33 @@ def _unsafe_reason(text: str, decls: list[str], pe_refs: bool, body: str) -> str
     return None
 
 
+def _find_doctype(text: str, limit: int) -> int | None:
+    """Offset of a DOCTYPE in the prolog (before the first element), skipping comments and PIs."""
+    i = 0
+    while True:
+        i = text.find("<", i, limit)
+        if i < 0:
+            return None
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+        elif text.startswith("<?", i):
+            end = text.find("?>", i + 2)
+        elif _DOCTYPE.match(text, i):
+            return i
+        elif text.startswith("<!", i):
+            end = text.find(">", i)
+        else:
+            return None  # the root element: a DOCTYPE further on is content (e.g. inside CDATA)
+        if end < 0:
+            return None
+        i = end + 1
+
+
 def screen_doctype(data: bytes) -> Screened:
     """Cut a DOCTYPE that declares anything beyond plain text entities. Never fetches anything."""
     codec = _wide_codec(data)
     if codec is None:
-        window = data[:_PROLOG_WINDOW].decode("latin-1")
-        found = _DOCTYPE.search(window)
-        if found is None:
+        if _DOCTYPE.search(data[:_PROLOG_WINDOW].decode("latin-1")) is None:
             return Screened(data)
         # latin-1 keeps byte offsets equal to character offsets, whatever the real encoding is.
         text = data.decode("latin-1")
@@ -183,10 +203,9 @@ def screen_doctype(data: bytes) -> Screened:
             text = data.decode(codec)
         except UnicodeDecodeError:
             return Screened(data)  # not decodable: the parser will say so; no DTD can be read either
-        found = _DOCTYPE.search(text, 0, _PROLOG_WINDOW)
-        if found is None:
-            return Screened(data)
-    start = found.start()
+    start = _find_doctype(text, _PROLOG_WINDOW)
+    if start is None:
+        return Screened(data)
     try:
         end, decls, pe_refs = _read_doctype(text, start)
     except _Unreadable:
@@ -200,8 +219,6 @@ def screen_doctype(data: bytes) -> Screened:
         if reason is None:
             return Screened(data)
     cut = text[:start] + text[end:]
-    if codec is None:
-        out = cut.encode("latin-1")
-    else:
-        out = cut.encode(codec)  # "utf-16"/"utf-32" write the BOM their decoding consumed
+    # "utf-16"/"utf-32" write back the BOM their decoding consumed
+    out = cut.encode("latin-1" if codec is None else codec)
     return Screened(out, f"removed a DOCTYPE declaring {reason}; nothing was fetched or expanded")
