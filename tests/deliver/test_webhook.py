@@ -1,0 +1,139 @@
+"""Webhook delivery against a real HTTP receiver on loopback: 2xx, 500, 429, 408, 404, a hang, a
+dropped connection, nobody listening; the HMAC signature; custom body templates in the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peers import Receiver, free_port
+
+from monitor.config import WebhookTarget
+from monitor.deliver import DeliveryOutcome, DeliverySession, deliver
+from monitor.deliver.webhook import default_body
+from monitor.errors import DeliveryError
+from monitor.models import RenderedDigest
+
+SECRET = "hook-secret"
+
+
+def hook(url: str, **kwargs: Any) -> WebhookTarget:
+    kwargs.setdefault("timeout", timedelta(seconds=2))
+    return WebhookTarget(kind="webhook", url=url, **kwargs)
+
+
+def post(target: WebhookTarget, rendered: RenderedDigest) -> DeliveryOutcome | DeliveryError:
+    async def scenario() -> DeliveryOutcome | DeliveryError:
+        async with DeliverySession(None) as session:
+            try:
+                return await deliver(session, target, rendered)
+            except DeliveryError as exc:
+                return exc
+
+    return asyncio.run(scenario())
+
+
+def test_posts_the_payload_signed_and_keyed(receiver: Receiver, rendered: RenderedDigest) -> None:
+    outcome = post(hook(f"{receiver.url}/ok", secret=SECRET, headers={"X-Team": "desk"}), rendered)
+    assert isinstance(outcome, DeliveryOutcome) and "HTTP 200" in outcome.summary
+    [(path, headers, body)] = receiver.requests
+    assert path == "/ok"
+    assert body == default_body(rendered)
+    assert json.loads(body) == rendered.payload
+    assert headers["idempotency-key"] == rendered.digest_id
+    assert headers["x-monitor-signature"] == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["content-type"] == "application/json" and headers["x-team"] == "desk"
+
+
+def test_no_secret_no_signature(receiver: Receiver, rendered: RenderedDigest) -> None:
+    assert isinstance(post(hook(f"{receiver.url}/accepted"), rendered), DeliveryOutcome)
+    assert "x-monitor-signature" not in receiver.requests[0][1]
+
+
+def test_headers_from_config_cannot_replace_the_key_or_signature(receiver: Receiver, rendered: RenderedDigest) -> None:
+    target = hook(f"{receiver.url}/ok", secret=SECRET, headers={"Idempotency-Key": "x", "X-Monitor-Signature": "y"})
+    post(target, rendered)
+    headers = receiver.requests[0][1]
+    assert headers["idempotency-key"] == rendered.digest_id and headers["x-monitor-signature"].startswith("sha256=")
+
+
+@pytest.mark.parametrize(("mode", "retryable", "words"), [
+    ("fail", True, "HTTP 500"),
+    ("busy", True, "Retry-After: 30"),
+    ("slow", True, "HTTP 408"),
+    ("gone", False, "HTTP 404"),
+    ("moved", False, "HTTP 301"),
+    ("hang", True, "timed out"),
+    ("close", True, "cannot reach webhook"),
+])
+def test_status_and_transport_failures(receiver: Receiver, rendered: RenderedDigest, mode: str, retryable: bool,
+                                       words: str) -> None:
+    error = post(hook(f"{receiver.url}/{mode}", timeout=timedelta(seconds=0.5)), rendered)
+    assert isinstance(error, DeliveryError)
+    assert error.retryable is retryable and words in str(error)
+
+
+def test_nobody_listening_is_retryable(rendered: RenderedDigest) -> None:
+    error = post(hook(f"http://127.0.0.1:{free_port()}/hook"), rendered)
+    assert isinstance(error, DeliveryError) and error.retryable
+
+
+def test_errors_never_show_the_url_path_or_query(rendered: RenderedDigest) -> None:
+    # Slack-style URLs carry their secret in the path.
+    error = post(hook(f"http://127.0.0.1:{free_port()}/services/T000/B000/XXXXsecret?token=abc"), rendered)
+    assert "XXXXsecret" not in str(error) and "token=abc" not in str(error)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd"])
+def test_non_http_url_is_permanent(rendered: RenderedDigest, url: str) -> None:
+    error = post(hook(url), rendered)
+    assert isinstance(error, DeliveryError) and not error.retryable
+
+
+def test_json_template_escapes_hostile_text_and_is_signed_as_sent(receiver: Receiver, tmp_path: Path) -> None:
+    from peers import make_rendered
+
+    rendered = make_rendered()
+    items = [dict(i, title='Evil", "channel": "#general", "x": "{{ 7*7 }}') for i in rendered.payload["items"]]
+    rendered = rendered.model_copy(update={"payload": dict(rendered.payload, items=items)})
+    template = tmp_path / "slack.json"
+    template.write_text('{"text": "{{ subject }}", "blocks": [{% for i in items %}{"type": "section", '
+                        '"text": "{{ i.title }} <{{ i.url }}>"}{{ "," if not loop.last }}{% endfor %}],'
+                        ' "ids": {{ items|map(attribute="id")|list|tojson }}}')
+    outcome = post(hook(f"{receiver.url}/ok", secret=SECRET, template=template), rendered)
+    assert isinstance(outcome, DeliveryOutcome)
+    _, headers, body = receiver.requests[0]
+    sent = json.loads(body)
+    assert set(sent) == {"text", "blocks", "ids"}  # the title did not add a "channel" key
+    assert sent["blocks"][0]["text"].startswith('Evil", "channel": "#general", "x": "{{ 7*7 }}')
+    assert sent["ids"] == ["it-1", "it-0"]  # newest first
+    assert headers["x-monitor-signature"] == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_text_template_for_ntfy_style_receivers(receiver: Receiver, rendered: RenderedDigest, tmp_path: Path) -> None:
+    template = tmp_path / "ntfy.txt"
+    template.write_text("{{ items|length }} new for {{ alert }}")
+    post(hook(f"{receiver.url}/ok", template=template), rendered)
+    _, headers, body = receiver.requests[0]
+    assert body == b"2 new for test" and headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("text", [
+    "{{ items.append(1) }}",
+    "{{ payload.__class__.__mro__ }}",
+    "{% for %}",
+    '{"a": {{ items }}}',  # not JSON: the template forgot |tojson
+])
+def test_bad_templates_are_permanent_failures(receiver: Receiver, rendered: RenderedDigest, tmp_path: Path,
+                                              text: str) -> None:
+    template = tmp_path / "body.json"
+    template.write_text(text)
+    error = post(hook(f"{receiver.url}/ok", template=template), rendered)
+    assert isinstance(error, DeliveryError) and not error.retryable and "body.json" in str(error)
+    assert not receiver.requests
