@@ -118,7 +118,8 @@ def cmd_once(args: argparse.Namespace) -> int:
     _print_source_reports(report.sources)
     _emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
     for digest in report.digests:
-        _emit(str(digest))
+        # Like a failed source: a delivery that failed is reported on stderr (and kept, and retried).
+        (sys.stderr if getattr(digest, "failed", False) else sys.stdout).write(f"{digest}\n")
     failed = report.failures + sum(1 for d in report.digests if getattr(d, "failed", False))
     return 1 if args.strict and failed else 0
 
@@ -163,15 +164,247 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from monitor.errors import UsageError
+    from pathlib import Path
 
-    raise UsageError("classify is not available yet")
+    from monitor.classify.batch import classify_paths
+    from monitor.classify.engine import load_engine
+    from monitor.extract import load_boilerplate
+
+    rule_dirs = [Path(d) for d in args.rules or ()]
+    engine = load_engine(rule_dirs)
+    boilerplate = load_boilerplate(rule_dirs)
+    color = args.format == "text" and sys.stdout.isatty()
+    for text in classify_paths(args.paths, engine, boilerplate, args.format, color, args.jobs):
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from monitor.errors import UsageError
+    from pathlib import Path
 
-    raise UsageError("rules check|test is not available yet")
+    from monitor.classify.rules import check_rules
+
+    rule_dirs = [Path(d) for d in args.rules or ()]
+    if args.action == "check":
+        problems = check_rules(rule_dirs)
+        for problem in problems:
+            sys.stderr.write(f"{problem}\n")
+        if problems:
+            sys.stderr.write(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found\n")
+            return 2
+        _emit("rules OK")
+        return 0
+    from monitor.classify.ruletests import run_rule_tests
+
+    report = run_rule_tests(rule_dirs)
+    if args.format == "json":
+        _emit(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        for line in report.lines():
+            _emit(line)
+    return 0 if report.ok else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from monitor.daemon import Daemon
+
+    return Daemon(Path(args.config)).run()
+
+
+def _dispatcher(config: Config, store: Store) -> Any:
+    from monitor.classify.engine import load_engine
+    from monitor.dispatch import Dispatcher
+
+    return Dispatcher(config, store, engine=load_engine(config.rules))
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = _store(config)
+    try:
+        found = _dispatcher(config, store).backtest(args.alert)
+    finally:
+        store.close()
+    shown = found[-args.limit:] if args.limit else found
+    for row in shown:
+        m, item, cls = row.match, row.item, row.classification
+        if args.format == "json":
+            _emit(json.dumps({
+                "id": item.id, "title": item.title, "url": item.url, "source": item.source,
+                "published": item.published.isoformat() if item.published else None,
+                "first_seen": item.first_seen.isoformat(),
+                "severity": cls.severity.value if cls else None, "countries": cls.countries if cls else [],
+                "matched_regions": list(m.regions), "matched_threats": list(m.threats),
+                "matched_keywords": list(m.keywords), "why": m.why, "digest": row.digest_id,
+            }, ensure_ascii=False))
+        else:
+            state = f"sent in {row.digest_id}" if row.digest_id else "not sent yet"
+            severity = cls.severity.value if cls else "?"
+            _emit(f"{m.dated:%Y-%m-%d %H:%M}  {severity:<8} {item.title}  [{item.source}; {state}]")
+            _emit(f"    {m.why}")
+    if args.format == "text":
+        sent = sum(1 for r in found if r.digest_id)
+        _emit(f"{len(found)} item{'s' if len(found) != 1 else ''} match alert '{args.alert}' "
+              f"({sent} sent, {len(found) - sent} not sent yet)")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    import re
+    import tempfile
+    from pathlib import Path
+
+    config = _config(args)
+    store = _store(config)
+    try:
+        selection, rendered = _dispatcher(config, store).preview(args.alert)
+    finally:
+        store.close()
+    if rendered is None:
+        why = f"{selection.held} held for quiet hours" if selection.held else "no new matching items"
+        sys.stderr.write(f"alert '{args.alert}' has nothing to send now ({why})\n")
+        return 0
+    if args.open:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.alert)
+        path = Path(tempfile.gettempdir()) / f"advisory-monitor-preview-{name}.html"
+        path.write_text(rendered.html, encoding="utf-8")
+        _emit(str(path))
+        return 0
+    if args.part == "html":
+        _emit(rendered.html)
+    elif args.part == "json":
+        _emit(json.dumps(rendered.payload, ensure_ascii=False, indent=2))
+    else:
+        _emit(f"Subject: {rendered.subject}")
+        _emit()
+        _emit(rendered.text.rstrip("\n"))
+    if selection.carried:
+        sys.stderr.write(f"({selection.carried} more would be carried to the next digest)\n")
+    return 0
+
+
+def _delivery_state(d: Any, kind: bool = True) -> str:
+    prefix = f"{d.kind} " if kind else ""
+    if d.status == "sent":
+        return f"{prefix}sent" + (f" (refused: {d.last_error})" if d.last_error else "")
+    if d.status == "failed":
+        return f"{prefix}FAILED after {d.attempts} attempt{'s' if d.attempts != 1 else ''}: {d.last_error}"
+    if d.attempts:
+        when = f"{d.next_attempt:%Y-%m-%d %H:%M} UTC" if d.next_attempt else "now"
+        return f"{prefix}waiting (attempt {d.attempts + 1} at {when}; last: {d.last_error})"
+    return f"{prefix}pending"
+
+
+def _digest_json(record: Any, items: Sequence[Any] = ()) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": record.id, "alert": record.alert, "created_at": record.created_at.isoformat(),
+        "items": record.item_count, "carried": record.carried, "subject": record.subject,
+        "deliveries": [{
+            "kind": d.kind, "target": d.label, "status": d.status, "attempts": d.attempts,
+            "next_attempt": d.next_attempt.isoformat() if d.next_attempt and d.status == "pending" else None,
+            "last_error": d.last_error, "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+        } for d in record.deliveries],
+    }
+    if items:
+        data["entries"] = [{"id": i.id, "title": i.title, "url": i.url, "source": i.source} for i in items]
+    return data
+
+
+def cmd_digests(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.errors import UsageError
+    from monitor.store import Outbox
+
+    if args.action in ("show", "retry") and not args.id:
+        raise UsageError(f"digests {args.action} needs a digest id", hint="`advisory-monitor digests` lists them")
+    config = _config(args)
+    if args.action == "retry":
+        with _with_lock(config):
+            store = _store(config)
+            try:
+                dispatcher = _dispatcher(config, store)
+                record = dispatcher.retry(args.id)
+                if record is None:
+                    raise UsageError(f"no digest has the id '{args.id}'", hint="`advisory-monitor digests` lists them")
+                outcomes = asyncio.run(dispatcher.deliver_due())
+            finally:
+                store.close()
+        for outcome in outcomes:
+            (sys.stderr if outcome.failed else sys.stdout).write(f"{outcome}\n")
+        if not outcomes:
+            _emit(f"digest {record.id}: every delivery was sent already")
+        return 1 if args.strict and any(o.failed for o in outcomes) else 0
+    store = _store(config)
+    try:
+        outbox = Outbox(store)
+        if args.action == "show":
+            found = outbox.digest(args.id)
+            if found is None:
+                raise UsageError(f"no digest has the id '{args.id}'", hint="`advisory-monitor digests` lists them")
+            items = {i.id: i for i in store.list_items(ids=found.item_ids)}
+            entries = [items[i] for i in found.item_ids if i in items]
+            records = [found]
+        else:
+            records = outbox.list_digests(limit=args.limit)
+            entries = []
+    finally:
+        store.close()
+    for record in records:
+        if args.format == "json":
+            _emit(json.dumps(_digest_json(record, entries), ensure_ascii=False))
+            continue
+        states = ", ".join(_delivery_state(d) for d in record.deliveries)
+        _emit(f"{record.id}  {record.created_at:%Y-%m-%d %H:%M}  {record.alert}  "
+              f"{record.item_count} item{'s' if record.item_count != 1 else ''}  {states}")
+        if args.action == "show":
+            _emit(f"  subject: {record.subject}")
+            for d in record.deliveries:
+                _emit(f"  {d.label}: {_delivery_state(d, kind=False)}")
+            for item in entries:
+                _emit(f"  - {item.title}" + (f" <{item.url}>" if item.url else ""))
+    return 0
+
+
+def cmd_advisories(args: argparse.Namespace) -> int:
+    """Current official levels: one JSON object per (issuer, country), or a table of countries
+    with every issuer side by side (level, * when stricter advice covers parts, date since)."""
+    from monitor.store import AdvisoryLevels
+
+    config = _config(args)
+    store = _store(config)
+    try:
+        rows = AdvisoryLevels(store).current(country=args.country)
+    finally:
+        store.close()
+    if args.format == "json":
+        for row in rows[: args.limit] if args.limit else rows:
+            _emit(json.dumps({"issuer": row.issuer, "country": row.country, "level": row.level, "label": row.label,
+                              "parts": row.parts, "since": row.since.isoformat()}, ensure_ascii=False))
+        return 0
+    from monitor.sources.official.countries import country_name
+
+    order = {s.name: i for i, s in enumerate(config.sources)}
+    issuers = sorted({r.issuer for r in rows}, key=lambda name: (order.get(name, len(order)), name))
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        table.setdefault(row.country, {})[row.issuer] = row
+    countries = sorted(table)[: args.limit] if args.limit else sorted(table)
+    if not countries:
+        _emit("no official advisory levels stored yet (add an official source and run `once`)")
+        return 0
+    width = max(16, *(len(i) + 2 for i in issuers))
+    _emit(f"{'country':<28}" + "".join(f"{i:<{width}}" for i in issuers))
+    for code in countries:
+        cells = []
+        for issuer in issuers:
+            row = table[code].get(issuer)
+            cells.append(f"{row.level}{'*' if row.parts else ' '} {row.since:%Y-%m-%d}" if row else "-")
+        _emit(f"{code} {country_name(code)[:24]:<25}" + "".join(f"{c:<{width}}" for c in cells))
+    _emit("level 1-4 and the date of the last change; * stricter advice for parts of the country")
+    return 0
 
 
 def cmd_not_yet(args: argparse.Namespace) -> int:
@@ -209,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("once", cmd_once, "one full cycle: ingest, classify, match, deliver; then exit", [strict])
-    add("run", cmd_not_yet, "run as a daemon until SIGTERM/SIGINT")
+    add("run", cmd_run, "run as a daemon until SIGTERM/SIGINT; SIGHUP reloads the config")
     p = add("ingest", cmd_ingest, "poll every enabled source once and store what is new", [strict])
     p.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
     p = add("items", cmd_items, "list stored items", [listing])
@@ -221,20 +454,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="article files, feed files, or - for stdin")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="worker processes for long lists of files (default: one per CPU; 1: no workers)")
     p = add("rules", cmd_rules, "validate the classification rules, or run their test cases")
     p.add_argument("action", choices=("check", "test"), help="check: validate; test: run rules/tests cases")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    p = add("alerts", cmd_not_yet, "alert rules: backtest one against the stored items", [listing])
+    p = add("alerts", cmd_alerts, "alert rules: backtest one against the stored items", [listing])
     p.add_argument("action", choices=("test",), help="test: list what the rule would have sent")
     p.add_argument("alert", metavar="ALERT", help="the alert's name")
-    p = add("digest", cmd_not_yet, "render an alert's pending digest without sending it")
+    p = add("digest", cmd_digest, "render an alert's pending digest without sending it")
     p.add_argument("action", choices=("preview",), help="preview: render what would go now")
     p.add_argument("alert", metavar="ALERT", help="the alert's name")
-    p = add("digests", cmd_not_yet, "digest history and delivery state; retry a failed delivery", [listing])
-    p.add_argument("action", nargs="?", choices=("list", "show", "retry"), default="list")
-    p.add_argument("id", nargs="?", metavar="ID", help="digest id for show and retry")
-    add("advisories", cmd_not_yet, "current official advisory levels", [listing])
+    p.add_argument("--part", choices=("text", "html", "json"), default="text",
+                   help="which rendering to print: the email's text or HTML part, or the webhook JSON")
+    p.add_argument("--open", action="store_true",
+                   help="write the HTML part to a file a browser can open, and print its path")
+    p = add("digests", cmd_digests, "digest history and delivery state; retry a failed delivery",
+            [listing, strict])
+    p.add_argument("action", nargs="?", choices=("list", "show", "retry"), default="list",
+                   help="list (default), show ID, or retry ID: send its failed deliveries now")
+    p.add_argument("id", nargs="?", metavar="ID", help="digest id (or a unique start of it) for show and retry")
+    p = add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side", [listing])
+    p.add_argument("--country", metavar="ISO2", help="only this country (ISO 3166-1 alpha-2, e.g. AZ)")
     add("status", cmd_not_yet, "sources and alerts at a glance", [listing])
     return parser
 

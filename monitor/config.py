@@ -14,6 +14,7 @@ import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import (
@@ -90,7 +91,83 @@ class FeedSource(Strict):
         return str(_relative_path(Path(value), info))
 
 
-Source = Annotated[FilesSource | FeedSource, Field(discriminator="kind")]
+class OfficialSource(Strict):
+    """Keys shared by the official advisory presets (monitor/sources/official/): each preset
+    fixes its ``kind`` and the issuer's real public endpoint as the default ``url``."""
+
+    name: str
+    url: str
+    every: Duration = timedelta(hours=1)
+    enabled: bool = True
+    timeout: Duration = timedelta(seconds=30)
+    max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    parse_timeout: Duration = timedelta(seconds=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _resolve_local(cls, value: str, info: ValidationInfo) -> str:
+        return FeedSource._resolve_local(value, info)
+
+
+class UsStateDeptSource(OfficialSource):
+    """US State Department travel advisories: the RSS feed, the JSON API as the fallback."""
+
+    kind: Literal["us-state-dept"]
+    url: str = "https://travel.state.gov/_res/rss/TAsTWs.xml"
+    # Tried when the RSS fails (it sits behind a bot check at times); null turns it off.
+    fallback_url: str | None = "https://cadataapi.state.gov/api/TravelAdvisories"
+
+
+class FcdoSource(OfficialSource):
+    """UK FCDO foreign travel advice (GOV.UK content API): the index, then each country."""
+
+    kind: Literal["fcdo"]
+    url: str = "https://www.gov.uk/api/content/foreign-travel-advice"
+    every: Duration = timedelta(hours=6)
+    timeout: Duration = timedelta(seconds=180)
+    # Only these countries (ISO alpha-2 codes or names); empty: every country in the index.
+    countries: list[str] = Field(default_factory=list)
+    concurrency: int = Field(default=4, ge=1, le=16)
+
+
+class CanadaSource(OfficialSource):
+    """Government of Canada travel advice and advisories (JSON)."""
+
+    kind: Literal["canada"]
+    url: str = "https://data.international.gc.ca/travel-voyage/index-alpha-eng.json"
+
+
+class SmartravellerSource(OfficialSource):
+    """Australia's Smartraveller destinations export (JSON)."""
+
+    kind: Literal["smartraveller"]
+    url: str = "https://www.smartraveller.gov.au/destinations-export"
+
+
+class GdacsSource(OfficialSource):
+    """GDACS disaster alerts (RSS with gdacs: and georss: elements)."""
+
+    kind: Literal["gdacs"]
+    url: str = "https://www.gdacs.org/xml/rss.xml"
+    every: Duration = timedelta(minutes=15)
+
+
+class CapSource(OfficialSource):
+    """CAP 1.x alerts: one alert, or a CAP Atom/RSS index (default: US NWS active alerts)."""
+
+    kind: Literal["cap"]
+    url: str = "https://api.weather.gov/alerts/active.atom"
+    every: Duration = timedelta(minutes=15)
+    # Fetch the CAP document behind each index entry that does not carry the CAP fields itself.
+    follow_links: bool = True
+    max_alerts: int = Field(default=200, gt=0)
+
+
+OfficialPreset = UsStateDeptSource | FcdoSource | CanadaSource | SmartravellerSource | GdacsSource | CapSource
+OFFICIAL_KINDS = ("us-state-dept", "fcdo", "canada", "smartraveller", "gdacs", "cap")
+AnySource = FilesSource | FeedSource | OfficialPreset
+Source = Annotated[AnySource, Field(discriminator="kind")]
 
 
 class SmtpConfig(Strict):
@@ -101,6 +178,8 @@ class SmtpConfig(Strict):
     password: SecretStr | None = None
     sender: str = "Advisory Monitor <monitor@localhost>"
     timeout: Duration = timedelta(seconds=30)
+    # A CA bundle for a relay whose certificate a private CA signed; unset = the system's CAs.
+    ca_file: RelPath | None = None
 
     @field_validator("username", "password", mode="before")
     @classmethod
@@ -167,9 +246,36 @@ class EverySchedule(Strict):
     every: Duration
 
 
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ValueError(f"unknown timezone {value!r}: expected an IANA name like Asia/Baku or UTC{hint}") from exc
+    return value
+
+
+def _check_cron(value: str) -> str:
+    from monitor.cron import parse_cron
+
+    parse_cron(value)
+    return value
+
+
+def _check_clock_time(value: str) -> str:
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+        raise ValueError(f"expected a time of day as HH:MM (22:00), got {value!r}")
+    return value.strip()
+
+
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+ClockTime = Annotated[str, BeforeValidator(str), AfterValidator(_check_clock_time)]
+
+
 class CronSchedule(Strict):
-    cron: str
-    timezone: str = "UTC"
+    cron: Annotated[str, AfterValidator(_check_cron)]
+    timezone: TimeZone = "UTC"
 
 
 def _schedule_kind(value: Any) -> str:
@@ -189,9 +295,9 @@ Schedule = Annotated[
 
 
 class QuietHours(Strict):
-    start: str
-    end: str
-    timezone: str = "UTC"
+    start: ClockTime
+    end: ClockTime
+    timezone: TimeZone = "UTC"
 
 
 class AlertRule(Strict):
@@ -199,7 +305,7 @@ class AlertRule(Strict):
     match: MatchSpec = Field(default_factory=MatchSpec)
     schedule: Schedule = EverySchedule(every=timedelta(hours=1))
     deliver: list[Target] = Field(min_length=1)
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     quiet_hours: QuietHours | None = None
     urgent_severity: Literal["low", "medium", "high", "critical"] | None = None
     max_items: int = Field(default=50, gt=0)
@@ -238,7 +344,7 @@ class Config(Strict):
         _require_unique([a.name for a in value], "alert")
         return value
 
-    def source(self, name: str) -> FilesSource | FeedSource:
+    def source(self, name: str) -> AnySource:
         for source in self.sources:
             if source.name == name:
                 return source

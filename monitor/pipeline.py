@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.config import Config, FeedSource, FilesSource
+from monitor.config import Config, FeedSource, FilesSource, OfficialSource
 from monitor.dedup import NearDuplicateIndex
 from monitor.errors import MonitorError, SourceError
 from monitor.extract import Boilerplate, load_boilerplate
@@ -78,6 +78,17 @@ def backoff_delay(failures: int, every: timedelta, rng: random.Random | None = N
     return timedelta(seconds=base.total_seconds() * jitter)
 
 
+def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]:
+    """Region ids an item is filed under: its primary regions and everything above them, so that
+    `--region AZ` and an alert on `western-asia` find an item about Baku."""
+    ids: dict[str, None] = {}
+    for region in cls.regions:
+        if region.role == "primary":
+            ids[region.id] = None
+            ids.update(dict.fromkeys(sorted(ancestors(region.id))))
+    return list(ids)
+
+
 class Pipeline:
     """Wires the stages together for one configuration and one store."""
 
@@ -123,7 +134,7 @@ class Pipeline:
         states = await self.in_worker(self.store.source_states)
         semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
         client = None
-        if any(isinstance(s, FeedSource) for s in sources):
+        if any(isinstance(s, FeedSource | OfficialSource) for s in sources):
             from monitor.sources.feeds import make_client
 
             client = make_client()
@@ -158,14 +169,22 @@ class Pipeline:
 
                 result: Any = await asyncio.to_thread(poll_files, source)
             else:
-                from monitor.sources.feeds import fetch_feed
-
                 fetch_source = source
                 if state.permanent_url:
                     fetch_source = source.model_copy(update={"url": state.permanent_url})
-                result = await fetch_feed(fetch_source, client, etag=state.etag, last_modified=state.last_modified)
+                if isinstance(fetch_source, OfficialSource):
+                    from monitor.sources.official import fetch_official
+
+                    result = await fetch_official(fetch_source, client, etag=state.etag,  # type: ignore[arg-type]
+                                                  last_modified=state.last_modified)
+                else:
+                    from monitor.sources.feeds import fetch_feed
+
+                    result = await fetch_feed(fetch_source, client, etag=state.etag,
+                                              last_modified=state.last_modified)
         except SourceError as exc:
-            return await self.in_worker(self._failed, source, state, report, exc.reason), None
+            message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
+            return await self.in_worker(self._failed, source, state, report, message), None
         except Exception as exc:  # one broken source never stops the others
             log.exception("unexpected error polling source %s", source.name)
             message = f"unexpected error: {exc.__class__.__name__}: {exc}"
@@ -197,7 +216,7 @@ class Pipeline:
         state.consecutive_failures = 0
         state.last_error = None
         state.next_due = now + source.every
-        if isinstance(source, FeedSource):
+        if isinstance(source, FeedSource | OfficialSource):
             if result.etag or result.last_modified or not result.not_modified:
                 state.etag = result.etag
                 state.last_modified = result.last_modified
@@ -205,8 +224,18 @@ class Pipeline:
                 state.permanent_url = result.permanent_url
             state.gone = bool(result.gone)
         entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
+        levels = None
+        if isinstance(source, OfficialSource) and entries:
+            from monitor.advisories import plan_levels
+            from monitor.store import AdvisoryLevels
+
+            # Level changes become items of this source, written in the poll's own transaction.
+            changes, levels = plan_levels(AdvisoryLevels(self.store).current(source.name), entries, now,
+                                          source_kind=getattr(source, "kind", ""))
+            entries.extend(changes)
         write, counts = plan_poll(self.store, self.dedup_index(), entries, state, self.boilerplate, now,
                                   self.config.dedup.shingle_words)
+        write.levels = levels
         try:
             self.store.write_poll(write)
         except MonitorError:
@@ -237,12 +266,46 @@ class Pipeline:
             for item in pending:
                 cls = engine.classify(item.title, item.text).model_copy(
                     update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
-                results.append((cls, engine.index_regions(cls)))
+                if "advisory" in item.extra:
+                    # Official items: the issuer's country and level beat what the text suggests.
+                    from monitor.advisories import apply_official
+
+                    cls = apply_official(cls, item.extra["advisory"])
+                results.append((cls, indexed_regions(cls, engine.ancestors)))
             total += self.store.save_classifications(results)
 
     # -- one cycle -----------------------------------------------------------------------------
+    def dispatcher(self) -> Any:
+        """Alert matching and the outbox (monitor.dispatch); checks the alert rules on creation."""
+        if getattr(self, "_dispatcher", None) is None:
+            from monitor.dispatch import Dispatcher
+
+            self._dispatcher = Dispatcher(self.config, self.store, engine=self.classification_engine(),
+                                          clock=self.clock)
+        return self._dispatcher
+
+    def validate(self) -> None:
+        """Load the rules and check the alert rules against them; raises the located errors."""
+        load_boilerplate(self.config.rules)
+        self.dispatcher()
+
+    async def dispatch(self, *, force: bool = False) -> list[Any]:
+        """Claim the due digests (on the worker thread: it reads and matches), then deliver."""
+        dispatcher = self.dispatcher()
+        outcomes, notes = await self.in_worker(lambda: dispatcher.claim_due(force=force))
+        await dispatcher.deliver_due(outcomes, force=force)
+        return [*outcomes.values(), *notes]
+
+    def outbox_pending(self) -> int:
+        """Deliveries waiting to be sent (new or retrying)."""
+        return int(self.dispatcher().outbox.pending_count())
+
     async def run_once(self) -> CycleReport:
         report = CycleReport()
+        # Made first so that an unknown region in an alert rule stops the cycle before any work.
+        self.dispatcher()
         report.sources = await self.ingest()
         report.classified = await self.in_worker(self.classify_pending)
+        # `once` semantics: every waiting digest goes now and failed deliveries are retried now.
+        report.digests = await self.dispatch(force=True)
         return report

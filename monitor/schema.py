@@ -134,3 +134,80 @@ item_threats = Table(
     UniqueConstraint("item_id", "threat"),
     Index("ix_item_threats_threat", "threat"),
 )
+
+# ---------------------------------------------------------------------------------------------
+# Outbox: what each alert sent, and to whom. A digest row, its (alert, item) claims and one
+# pending delivery per target are written in one transaction; UNIQUE(alert, item_id) is what makes
+# "no item reaches the same alert in two digests" hold even against a second writer.
+
+digests = Table(
+    "digests", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("alert", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("carried", Integer, nullable=False, default=0),
+    Column("subject", Text, nullable=False),
+    # The RenderedDigest as first built: a retry or a resend after a crash sends exactly this.
+    Column("rendered", JSON, nullable=False),
+    Index("ix_digests_alert_created", "alert", "created_at"),
+)
+
+digest_items = Table(
+    "digest_items", metadata,
+    Column("digest_id", String(64), ForeignKey("digests.id"), nullable=False),
+    Column("alert", String(200), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("alert", "item_id", name="uq_digest_items_alert_item"),
+    Index("ix_digest_items_digest", "digest_id"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("digest_id", String(64), ForeignKey("digests.id"), primary_key=True),
+    # A stable key of the target within its alert (kind + hash of its address), so a webhook URL
+    # carrying a token is never stored or shown in the clear; `label` is what people see.
+    Column("target", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", UTCDateTime),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Index("ix_deliveries_status_next", "status", "next_attempt"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Official advisory levels (monitor/advisories.py): each issuer's current level per country, and
+# every change of it. The first level seen for a country is recorded as a "baseline", not a change.
+
+advisory_levels = Table(
+    "advisory_levels", metadata,
+    Column("issuer", String(200), primary_key=True),  # the source's name
+    Column("country", String(8), primary_key=True),  # ISO 3166-1 alpha-2
+    Column("level", Integer, nullable=False),  # 1-4
+    Column("parts", Boolean, nullable=False, default=False),
+    Column("label", Text, nullable=False),
+    Column("since", UTCDateTime, nullable=False),  # when this level began, as far as we know
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("published", UTCDateTime),  # the issuer's own date of its latest publication
+    Column("item_id", String(64)),  # the advisory item that stated it last
+)
+
+advisory_history = Table(
+    "advisory_history", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("issuer", String(200), nullable=False),
+    Column("country", String(8), nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("change", String(16), nullable=False),  # baseline | raised | lowered | parts
+    Column("old_level", Integer),
+    Column("new_level", Integer, nullable=False),
+    Column("old_parts", Boolean),
+    Column("new_parts", Boolean, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("item_id", String(64)),  # the change item, for raised/lowered/parts
+    Index("ix_advisory_history_issuer_country", "issuer", "country", "observed_at"),
+)

@@ -1,0 +1,401 @@
+"""Alerts stage: evaluate the config's alert rules against classified items.
+
+Rules are compiled once (region names resolved to ids, threats and sources checked, keywords
+turned into one regex per condition) and indexed by the regions or threats an item must have, so
+that an item is only tested against the rules that could possibly want it. The hierarchy needs
+no work here: an item's region set already holds the ancestors of every place it is about (a city
+brings its subdivision, country, subregion and continent), so a rule on ``AZ`` meets an item
+about Baku, and a rule on ``western-asia`` meets an item about Azerbaijan, by plain set overlap.
+
+Validation problems are ConfigErrors located in the config file, all of them at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from monitor.config import AlertRule, Config, MatchSpec, format_path
+from monitor.errors import ConfigError, Problem
+from monitor.models import Severity
+from monitor.yamlpos import Located, load_located
+
+# The taxonomy of ARCHITECTURE.md; an engine that knows more types (a rules folder may add
+# some) passes its own list.
+DEFAULT_THREATS = ("terrorism", "kidnapping", "armed_conflict", "civil_unrest", "crime", "health",
+                   "natural_disaster", "wrongful_detention", "transport_disruption", "other")
+
+
+class RegionResolver(Protocol):
+    """What alerts need of the gazetteer: names and ids to regions (``.id``, ``.name``, ``.kind``)."""
+
+    def resolve(self, name: str) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What matching needs to know of one classified item."""
+
+    id: str
+    source: str
+    regions: frozenset[str]
+    threats: frozenset[str]
+    severity: int
+    dated: datetime  # published, or first stored when the item has no date of its own
+    text: str = ""   # title and body; only loaded when some rule has keywords
+
+
+@dataclass(frozen=True)
+class Match:
+    """An item an alert rule wants, with what it matched on."""
+
+    alert: str
+    item_id: str
+    severity: int
+    dated: datetime
+    regions: tuple[str, ...]
+    threats: tuple[str, ...]
+    keywords: tuple[str, ...]
+    rule: CompiledRule = field(repr=False, compare=False)
+
+    @property
+    def why(self) -> str:
+        """One line for the reader naming the rule and what matched (made only when shown)."""
+        return self.rule.why(self.regions, self.threats, self.keywords, self.severity)
+
+
+@dataclass
+class _Hits:
+    regions: set[str] = field(default_factory=set)
+    threats: set[str] = field(default_factory=set)
+    keywords: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A keyword list compiled into one case-insensitive, whole-word regex."""
+
+    words: dict[str, str]  # normalised form -> the keyword as the user wrote it
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def build(cls, words: Sequence[str]) -> _Words | None:
+        cleaned = [w.strip() for w in words if w.strip()]
+        if not cleaned:
+            return None
+        alternatives = sorted((r"\s+".join(re.escape(p) for p in w.split()) for w in cleaned), key=len, reverse=True)
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+        return cls({_norm(w): w for w in cleaned}, pattern)
+
+    def found(self, text: str) -> set[str]:
+        return {self.words.get(_norm(m.group(0)), m.group(0)) for m in self.pattern.finditer(text)}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled MatchSpec: every part that is set must hold (regions, threats, words: any of)."""
+
+    regions: frozenset[str] | None = None
+    threats: frozenset[str] | None = None
+    min_rank: int | None = None
+    keywords: _Words | None = None
+    exclude: _Words | None = None
+    sources: frozenset[str] | None = None
+    any_of: tuple[Condition, ...] = ()
+    all_of: tuple[Condition, ...] = ()
+    not_: Condition | None = None
+
+    @property
+    def needs_text(self) -> bool:
+        return bool(self.keywords or self.exclude or any(c.needs_text for c in (*self.any_of, *self.all_of))
+                    or (self.not_ is not None and self.not_.needs_text))
+
+    def test(self, item: ItemFacts, hits: _Hits | None) -> bool:
+        """Whether the item meets the condition; what matched is added to ``hits`` (if given)."""
+        if self.sources is not None and item.source not in self.sources:
+            return False
+        if self.min_rank is not None and item.severity < self.min_rank:
+            return False
+        regions = threats = None
+        if self.regions is not None:
+            regions = self.regions & item.regions
+            if not regions:
+                return False
+        if self.threats is not None:
+            threats = self.threats & item.threats
+            if not threats:
+                return False
+        if self.exclude is not None and self.exclude.pattern.search(item.text):
+            return False
+        words: set[str] = set()
+        if self.keywords is not None:
+            if hits is None:
+                if not self.keywords.pattern.search(item.text):
+                    return False
+            else:
+                words = self.keywords.found(item.text)
+                if not words:
+                    return False
+        local = _Hits() if hits is not None else None
+        if not all(c.test(item, local) for c in self.all_of):
+            return False
+        if self.any_of:
+            if local is None:
+                if not any(c.test(item, None) for c in self.any_of):
+                    return False
+            # When collecting, every branch is tried (no short cut): the reader is told all that matched.
+            elif not any([c.test(item, local) for c in self.any_of]):
+                return False
+        if self.not_ is not None and self.not_.test(item, None):
+            return False
+        if hits is not None and local is not None:
+            hits.regions |= regions or set()
+            hits.threats |= threats or set()
+            hits.keywords |= words
+            hits.regions |= local.regions
+            hits.threats |= local.threats
+            hits.keywords |= local.keywords
+        return True
+
+    def region_anchor(self) -> frozenset[str] | None:
+        """Region ids of which a matching item must have at least one, or None if it need not."""
+        if self.regions is not None:
+            return self.regions
+        for child in self.all_of:
+            anchor = child.region_anchor()
+            if anchor is not None:
+                return anchor
+        if self.any_of:
+            anchors = [c.region_anchor() for c in self.any_of]
+            if all(a is not None for a in anchors):
+                return frozenset().union(*(a for a in anchors if a is not None))
+        return None
+
+    def threat_anchor(self) -> frozenset[str] | None:
+        if self.threats is not None:
+            return self.threats
+        for child in self.all_of:
+            anchor = child.threat_anchor()
+            if anchor is not None:
+                return anchor
+        if self.any_of:
+            anchors = [c.threat_anchor() for c in self.any_of]
+            if all(a is not None for a in anchors):
+                return frozenset().union(*(a for a in anchors if a is not None))
+        return None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    alert: AlertRule
+    condition: Condition
+    names: dict[str, str]  # region id -> the name to show the reader
+
+    @property
+    def name(self) -> str:
+        return self.alert.name
+
+    def why(self, regions: Sequence[str], threats: Sequence[str], keywords: Sequence[str], severity: int) -> str:
+        parts = []
+        if regions:
+            parts.append("region " + ", ".join(_label(r, self.names) for r in regions))
+        if threats:
+            parts.append("threat " + ", ".join(threats))
+        parts.append(f"severity {_SEVERITIES[severity]}")
+        if keywords:
+            parts.append("words " + ", ".join(f"'{w}'" for w in keywords))
+        return f"Matched rule '{self.name}': " + "; ".join(parts)
+
+
+_SEVERITIES = [s.value for s in Severity]
+
+
+def _label(region_id: str, names: dict[str, str]) -> str:
+    name = names.get(region_id)
+    return f"{name} ({region_id})" if name and name != region_id else region_id
+
+
+class Matcher:
+    """Every alert rule of a config, compiled and indexed for matching many items at once."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = list(rules)
+        self.by_name = {r.name: r for r in self.rules}
+        self._by_region: dict[str, list[int]] = {}
+        self._by_threat: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for index, rule in enumerate(self.rules):
+            anchor = rule.condition.region_anchor()
+            table = self._by_region
+            if anchor is None:
+                anchor, table = rule.condition.threat_anchor(), self._by_threat
+            if anchor is None:
+                self._always.append(index)
+                continue
+            for key in anchor:
+                table.setdefault(key, []).append(index)
+
+    @property
+    def needs_text(self) -> bool:
+        return any(r.condition.needs_text for r in self.rules)
+
+    def match(self, items: Iterable[ItemFacts], alerts: Iterable[str] | None = None) -> dict[str, list[Match]]:
+        """alert name -> its matches, in the order the items came."""
+        wanted = None if alerts is None else set(alerts)
+        out: dict[str, list[Match]] = {r.name: [] for r in self.rules if wanted is None or r.name in wanted}
+        for item in items:
+            candidates = set(self._always)
+            for region in item.regions:
+                candidates.update(self._by_region.get(region, ()))
+            for threat in item.threats:
+                candidates.update(self._by_threat.get(threat, ()))
+            for index in candidates:
+                rule = self.rules[index]
+                if wanted is not None and rule.name not in wanted:
+                    continue
+                # Most candidates fail: test cheaply first, and collect what matched only on success.
+                if not rule.condition.test(item, None):
+                    continue
+                hits = _Hits()
+                rule.condition.test(item, hits)
+                out[rule.name].append(Match(
+                    rule.name, item.id, item.severity, item.dated, tuple(sorted(hits.regions)),
+                    tuple(sorted(hits.threats)), tuple(sorted(hits.keywords, key=str.casefold)), rule))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling and validating
+
+class _Compiler:
+    def __init__(self, config: Config, resolver: RegionResolver | None, threat_types: Iterable[str],
+                 located: Located | None, file: str) -> None:
+        self.config = config
+        self.resolver = resolver
+        self.threats = set(threat_types)
+        self.sources = {s.name for s in config.sources}
+        self.located = located
+        self.file = file
+        self.problems: list[Problem] = []
+        self.names: dict[str, str] = {}
+
+    def problem(self, path: tuple[str | int, ...], message: str, suggestion: str | None = None) -> None:
+        line, col = (self.located.position(path) if self.located else None) or (None, None)
+        self.problems.append(Problem(self.file, line, col, format_path(path), message, suggestion))
+
+    def condition(self, spec: MatchSpec, path: tuple[str | int, ...], top: bool) -> Condition:
+        # A nested condition only tests severity when it says so; otherwise the default
+        # min_severity of every `not:` branch would turn "not X" into "not (X and at least low)".
+        rank = Severity.parse(spec.min_severity).rank if top or "min_severity" in spec.model_fields_set else None
+        return Condition(
+            regions=self.regions(spec.regions, (*path, "regions")) if spec.regions else None,
+            threats=self.threat_set(spec.threats, (*path, "threats")) if spec.threats else None,
+            min_rank=rank or None,
+            keywords=_Words.build(spec.keywords),
+            exclude=_Words.build(spec.exclude_keywords),
+            sources=self.source_set(spec.sources, (*path, "sources")) if spec.sources else None,
+            any_of=tuple(self.condition(c, (*path, "any", i), False) for i, c in enumerate(spec.any or [])),
+            all_of=tuple(self.condition(c, (*path, "all", i), False) for i, c in enumerate(spec.all or [])),
+            not_=self.condition(spec.not_, (*path, "not"), False) if spec.not_ is not None else None,
+        )
+
+    def regions(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        ids: set[str] = set()
+        for index, name in enumerate(names):
+            if self.resolver is None:
+                ids.add(name)
+                continue
+            found = list(self.resolver.resolve(name))
+            exact = [r for r in found if r.id == name]
+            if exact:
+                found = exact[:1]
+            if not found:
+                self.problem((*path, index), f"unknown region '{name}'", self._suggest(name))
+            elif len({r.id for r in found}) > 1:
+                listed = ", ".join(f"{r.id} ({r.name}, {r.kind})" for r in found[:8])
+                self.problem((*path, index), f"'{name}' names more than one region: {listed}; write the id")
+            else:
+                ids.add(found[0].id)
+                self.names[found[0].id] = found[0].name
+        return frozenset(ids)
+
+    def _suggest(self, name: str) -> str | None:
+        """The closest id or name the gazetteer knows (only asked on the error path: it is slow)."""
+        regions = getattr(self.resolver, "regions", None)
+        if not isinstance(regions, dict):
+            return None
+        # Ids for what looks like an id (AZ, AZ-BA, baku-az), names for what looks like a name;
+        # countries and larger areas first, so that 'Narnia' suggests Namibia and not a town.
+        looks_like_id = name.isupper() or "-" in name or name.islower()
+        for kinds in (("country", "subregion", "continent"), ("region",), ("city",)):
+            pool = sorted({r.id if looks_like_id else r.name for r in regions.values() if r.kind in kinds})
+            close = difflib.get_close_matches(name, pool, n=5, cutoff=0.6)
+            # Typos seldom hit the first letter: among close names, one starting alike wins.
+            alike = [c for c in close if c[:1].lower() == name[:1].lower()]
+            if close:
+                return (alike or close)[0]
+        return None
+
+    def threat_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        for index, name in enumerate(names):
+            if name not in self.threats:
+                close = difflib.get_close_matches(name, sorted(self.threats), n=1, cutoff=0.6)
+                self.problem((*path, index), f"unknown threat '{name}' (known: {', '.join(sorted(self.threats))})",
+                             close[0] if close else None)
+        return frozenset(names)
+
+    def source_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        for index, name in enumerate(names):
+            if name not in self.sources:
+                close = difflib.get_close_matches(name, sorted(self.sources), n=1, cutoff=0.6)
+                self.problem((*path, index), f"no source is named '{name}'", close[0] if close else None)
+        return frozenset(names)
+
+
+def compile_rules(config: Config, resolver: RegionResolver | None = None,
+                  threat_types: Iterable[str] = DEFAULT_THREATS, *, located: Located | None = None) -> Matcher:
+    """Compile and validate every alert rule; raises ConfigError listing every problem.
+
+    Without a resolver region ids are taken as written (for tests and tools with no gazetteer).
+    """
+    file, located = _locate(config, located)
+    compiler = _Compiler(config, resolver, threat_types, located, file)
+    rules = []
+    for index, alert in enumerate(config.alerts):
+        condition = compiler.condition(alert.match, ("alerts", index, "match"), True)
+        rules.append(CompiledRule(alert, condition, dict(compiler.names)))
+    if compiler.problems:
+        raise ConfigError(compiler.problems, hint="regions are ISO codes (AZ, AZ-BA), city slugs (baku-az), "
+                          "area slugs (western-asia) or any name the gazetteer knows")
+    return Matcher(rules)
+
+
+def _locate(config: Config, located: Located | None) -> tuple[str, Located | None]:
+    """The config file's name as the user knows it, and its node positions (read again)."""
+    if config.path is None:
+        return "config.yaml", located
+    file = _display(config.path)
+    if located is None:
+        try:
+            located = load_located(config.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            located = None
+    return file, located
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
