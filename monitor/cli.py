@@ -407,6 +407,55 @@ def cmd_advisories(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.store import Outbox
+
+    config = _config(args)
+    store = _store(config)
+    try:
+        states = store.source_states()
+        outbox = Outbox(store)
+        last = outbox.last_digest_times()
+        counts = outbox.delivery_counts()
+    finally:
+        store.close()
+    rows: list[dict[str, Any]] = []
+    for source in config.sources:
+        state = states.get(source.name)
+        rows.append({"type": "source", "name": source.name, "kind": source.kind, "enabled": source.enabled,
+                     "last_ok": state.last_success if state else None,
+                     "failures": state.consecutive_failures if state else 0,
+                     "next_poll": state.next_due if state else None,
+                     "last_error": state.last_error if state else None,
+                     "items": state.items_total if state else 0})
+    for alert in config.alerts:
+        by_status = counts.get(alert.name, {})
+        rows.append({"type": "alert", "name": alert.name, "last_digest": last.get(alert.name),
+                     "pending": by_status.get("pending", 0), "failed": by_status.get("failed", 0),
+                     "sent": by_status.get("sent", 0)})
+    if args.format == "json":
+        for row in rows:
+            _emit(json.dumps(row, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+        return 0
+    _emit(f"{'SOURCE':<24} {'LAST OK':<19}  {'FAILS':>5}  {'NEXT POLL':<19}  {'ITEMS':>6}  LAST ERROR")
+    for row in rows:
+        if row["type"] == "source":
+            name = row["name"] + ("" if row["enabled"] else " (off)")
+            _emit(f"{name:<24} {_when(row['last_ok']):<19}  {row['failures']:>5}  {_when(row['next_poll']):<19}  "
+                  f"{row['items']:>6}  {row['last_error'] or ''}")
+    _emit("")
+    _emit(f"{'ALERT':<24} {'LAST DIGEST':<19}  {'PENDING':>7}  {'FAILED':>6}  {'SENT':>5}")
+    for row in rows:
+        if row["type"] == "alert":
+            _emit(f"{row['name']:<24} {_when(row['last_digest']):<19}  {row['pending']:>7}  {row['failed']:>6}  "
+                  f"{row['sent']:>5}")
+    return 0
+
+
 def cmd_not_yet(args: argparse.Namespace) -> int:
     from monitor.errors import UsageError
 
@@ -477,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", metavar="ID", help="digest id (or a unique start of it) for show and retry")
     p = add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side", [listing])
     p.add_argument("--country", metavar="ISO2", help="only this country (ISO 3166-1 alpha-2, e.g. AZ)")
-    add("status", cmd_not_yet, "sources and alerts at a glance", [listing])
+    add("status", cmd_status, "sources and alerts at a glance", [listing])
     return parser
 
 

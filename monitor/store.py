@@ -449,6 +449,17 @@ class Outbox:
         with self.engine.connect() as conn:
             return [_delivery(r) for r in conn.execute(query).mappings()]
 
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """alert -> {delivery status -> count}."""
+        query = (select(t.digests.c.alert, t.deliveries.c.status, func.count())
+                 .join(t.deliveries, t.deliveries.c.digest_id == t.digests.c.id)
+                 .group_by(t.digests.c.alert, t.deliveries.c.status))
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for alert, status, count in conn.execute(query):
+                counts.setdefault(alert, {})[status] = int(count)
+        return counts
+
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t.deliveries)

@@ -1,0 +1,113 @@
+"""Length-preserving folding of text for matching: lower case, no diacritics, plain apostrophes.
+
+The matcher scans the folded text and reports offsets that must index the original text, so every
+character folds to exactly one character. Names in the gazetteer and threat terms are folded with
+the same function, so "Türkiye", "Turkiye" and "TÜRKIYE" all meet "turkiye".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+
+# Letters whose decomposition has no plain base letter, spelled as writers without the key do.
+_EXTRA = {
+    "ə": "e", "Ə": "e", "ı": "i", "İ": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d",
+    "ħ": "h", "Ħ": "h", "ß": "s", "æ": "a", "Æ": "a", "œ": "o", "Œ": "o", "þ": "t", "Þ": "t", "ð": "d",
+    "Ð": "d", "ŀ": "l", "ŉ": "n",
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u02bb": "'", "`": "'", "\u00b4": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u00a0": " ",
+}
+
+
+def _build_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x80, 0x250):
+        ch = chr(code)
+        if ch in _EXTRA:
+            continue
+        base = unicodedata.normalize("NFKD", ch)[:1].lower()
+        if base and base != ch and len(base) == 1 and base.isascii():
+            table[code] = base
+        elif len(ch.lower()) == 1:
+            table[code] = ch.lower()
+    for ch, to in _EXTRA.items():
+        table[ord(ch)] = to
+    return table
+
+
+_TABLE = _build_table()
+
+
+def fold(text: str) -> str:
+    """Folded copy of ``text`` with exactly the same length."""
+    low = text.lower()
+    if len(low) != len(text):
+        # A few capitals lower to two characters (İ); fold them one by one instead.
+        low = "".join(c.lower()[:1] for c in text)
+    if not low.isascii():
+        low = low.translate(_TABLE)
+    return low
+
+
+def fold_name(name: str) -> str:
+    """Folded form of a name or term as stored in the matcher: single spaces, no edge spaces."""
+    return " ".join(fold(name).split())
+
+
+# What the matcher scans: folded, and every character that is not a letter or digit a space, so
+# that matches on word boundaries are the only matches (keys are stored as " word " / " prefix").
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SCAN_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + b" " * 128
+
+
+def _scan_char(m: re.Match[str]) -> str:
+    mapped = _TABLE.get(ord(m.group()))
+    return mapped if mapped is not None and mapped.isascii() and mapped.isalnum() else " "
+
+
+def scan_form(text: str) -> str:
+    """``text`` folded for scanning: same length, ASCII only, lower case, punctuation as spaces."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = text.replace("\u0130", "I").lower()  # the one capital (İ) that lowers to two characters
+        if len(low) != len(text):
+            low = "".join(c.lower()[:1] for c in text)
+    if not low.isascii():
+        low = _NON_ASCII.sub(_scan_char, low)
+    return low.encode("ascii").translate(_SCAN_BYTES).decode("ascii")
+
+
+def scan_key(name: str, prefix: bool = False) -> str:
+    """The automaton key for a name or term: " word " (whole words) or " word" (any ending)."""
+    core = " ".join(scan_form(name).split()) if not any(ch in name for ch in ".,'’-/&") else scan_form(name).strip()
+    return f" {core}" if prefix else f" {core} "
+
+
+# A sentence ends at . ! ? followed by white space or a closing quote (not after a lone capital, as
+# in "U.S. Embassy"), or at a line break. One character class scan, then a cheap check per hit.
+_SENTENCE_MARK = re.compile(r"[.!?\n]")
+_CLOSERS = frozenset(" \t\n\"'”’)]")
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Offsets where sentences start, for bisecting a position to its sentence number."""
+    starts = [0]
+    size = len(text)
+    for m in _SENTENCE_MARK.finditer(text):
+        i = m.end()
+        if text[i - 1] != "\n":
+            if i >= size or text[i] not in _CLOSERS:
+                continue
+            if i >= 2 and text[i - 2].isupper() and (i < 3 or not text[i - 3].isalpha()):
+                continue
+        while i < size and text[i] in " \t\n":
+            i += 1  # blank lines belong to no sentence of their own
+        if i > starts[-1]:
+            starts.append(i)
+    return starts
+
+
+def sentence_of(starts: list[int], pos: int) -> int:
+    return bisect_right(starts, pos) - 1

@@ -1,0 +1,441 @@
+"""Scoring one text: places, threats and severity from the matches of the compiled automaton.
+
+Offsets: every evidence span indexes into ``title + "\\n\\n" + text``.
+
+How a call is made, in order:
+1. One automaton pass over the scan form of the text (folded, punctuation as spaces), whose keys
+   carry their word boundaries, so every match is a whole-word (or word-start) match.
+2. Threats: per type, leftmost-longest among its terms and exclusions (so "counter-terrorism"
+   shadows "terror"); historical, hypothetical and negated sentences weigh less; terms in the
+   sentence that states an advisory level (its risk list) weigh more.
+3. Places: leftmost-longest matches; a name must be capitalised as a proper noun (or spelled
+   exactly, for "US"); person context ("President X", "Michael Jordan") rules it out; a name that
+   is also a word, or a small place, needs support (its country named elsewhere, or "in X").
+4. Each place mention scores by where it stands (title, lede), whether its sentence names a
+   threat, a preposition before it, and whether it names an actor ("the US Embassy", "Turkey
+   said") or a nationality ("Americans") rather than a location. Countries add up their places.
+5. Severity: an overall official level in the title or lede fixes it; else the highest of partial
+   levels, raisers and the threats' base; no threat and no level is none.
+
+The hot path builds plain dicts; ``classify`` validates them into a ``Classification`` once.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from typing import Any
+
+from monitor.classify.engine import CompiledRules
+from monitor.classify.fold import scan_form, sentence_starts
+from monitor.classify.gazetteer import (
+    AMBIG,
+    DEMONYM,
+    EXACT,
+    NEVER,
+    PEOPLE,
+    PERSON,
+    SUBDIV,
+    WEAK,
+    Gazetteer,
+    Region,
+    owner_of,
+)
+from monitor.classify.severity import decide_severity
+from monitor.classify.threats import CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+from monitor.models import Classification
+
+_NEXT_WORD = re.compile(r" ([A-Z][a-z]+)")
+_PLACE_TAILS = frozenset("river valley basin province region state city county district island islands "
+                         "mountains mountain lake sea coast border capital republic".split())
+# "Guadalupe River", "Mosul Dam": after a town's name these make it part of a feature's name, which
+# can lie far from the town; the town then needs support like any small place.
+_FEATURES = frozenset("river valley basin mountains mountain lake sea bay gulf strait dam delta desert "
+                      "peninsula canal creek falls".split())
+_SENTENCE_OPENERS = frozenset('.!?\n:"“(')
+_MARKUP = frozenset(" \t*_[#>-")
+_MAX_EVIDENCE = 6
+# After an abbreviated country name, a lowercase word that is none of these makes the name attributive
+# ("a US teacher", "the Russia desk"): a nationality, weighed like an adjective.
+_FUNCTION_WORDS = frozenset(
+    "is was were are be been has have had and or but nor to in on at for of with by from as will would could "
+    "should may might can did does do said says say since after before where which that who whose while when "
+    "over into about than because if also again last this next its it their his her remains remained s "
+    "under near across against between during until through via per".split())
+
+Span = dict[str, Any]  # {"text", "start", "end"}
+
+
+class _Mention:
+    __slots__ = ("actor", "cands", "end", "initial", "owner", "people", "prep", "region", "sent", "start", "weak",
+                 "weight")
+
+    def __init__(self, start: int, end: int, cands: tuple, sent: int) -> None:
+        self.start = start
+        self.end = end
+        self.cands = cands
+        self.sent = sent
+        self.region: Region | None = None
+        self.owner = ""
+        self.actor = False
+        self.people = False
+        self.prep = False
+        self.initial = False
+        self.weak = False
+        self.weight = 1.0
+
+
+def _title_is_title_case(title: str) -> bool:
+    words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+class Engine:
+    """Classifies texts with one compiled rule set. Cheap to call; build it with load_engine."""
+
+    def __init__(self, compiled: CompiledRules) -> None:
+        self.compiled = compiled
+        self.version: str = compiled.version
+        self.gazetteer: Gazetteer = compiled.gazetteer
+        self.threat_types = [t.id for t in compiled.taxonomy.types]
+        self._actor = re.compile(compiled.actor_pattern)
+        self._iter = compiled.automaton.iter
+        self._records = compiled.records
+        self._regions = compiled.gazetteer.order
+        self._s = compiled.scoring
+
+    # -- the gazetteer questions alert rules ask ---------------------------------------------------
+    def region(self, name_or_id: str) -> Region:
+        """The one region an id, name or alias means; RegionLookupError lists candidates."""
+        return self.gazetteer.lookup(name_or_id)
+
+    def resolve(self, name_or_id: str) -> list[Region]:
+        return self.gazetteer.resolve(name_or_id)
+
+    def ancestors(self, region_id: str) -> set[str]:
+        return self.gazetteer.ancestors(region_id)
+
+    # -- classification ----------------------------------------------------------------------------
+    def classify(self, title: str, text: str) -> Classification:
+        """Regions, threats and severity of one item. Evidence offsets index into
+        ``title + "\\n\\n" + text``."""
+        return Classification.model_validate(self.analyse(title, text))
+
+    def analyse(self, title: str, text: str) -> dict[str, Any]:
+        """``classify`` as plain data (the shape of Classification), for callers that only serialise."""
+        full = f"{title}\n\n{text}"
+        scan = scan_form(full)
+        n = len(scan)
+        tax = self.compiled.taxonomy
+        records = self._records
+        tlen = len(title)
+        lede_end = tlen + 2 + tax.lede_chars
+        starts = sentence_starts(full)
+
+        raw_places: list[tuple[int, int, tuple]] = []
+        terms: dict[int, list[tuple[int, int, float, bool]]] = defaultdict(list)
+        cues: list[tuple[int, int, int, int]] = []
+        # The automaton sees " " + scan + " ": a key " name " ending at `end` spans
+        # scan[end - klen + 1:end - 1]; a prefix key " name" spans from the same start to the word's end.
+        for end, ri in self._iter(f" {scan} "):
+            klen, prefix, places, tentries, tcues = records[ri]
+            s = end - klen + 1
+            if prefix:
+                e = scan.find(" ", end)
+                if e < 0:
+                    e = n
+            else:
+                e = end - 1
+            if places is not None:
+                raw_places.append((s, e, places))
+            if tentries is not None:
+                for threat, weight, _prefix, risk in tentries:
+                    terms[threat].append((s, e, weight, risk))
+            if tcues is not None:
+                for kind, value, _prefix in tcues:
+                    cues.append((s, e, kind, value))
+        if tax.regex is not None:
+            for m in tax.regex.finditer(full):
+                terms[tax.regex_types[m.lastgroup or ""]].append((m.start(), m.end(), 1.0, False))
+
+        # Sentence context: modifiers, and the sentences that state an advisory level.
+        factors = tax.modifier_factors
+        sent_factor: dict[int, float] = {}
+        level_sents: set[int] = set()
+        partial_sents: set[int] = set()
+        for s, _e, kind, value in cues:
+            si = bisect_right(starts, s) - 1
+            if kind == CUE_MODIFIER:
+                sent_factor[si] = min(sent_factor.get(si, 1.0), factors[value])
+            elif kind == CUE_LEVEL:
+                level_sents.add(si)
+                # "Exercise increased caution\n\nin Bolivia due to crime, unrest and health.": a level
+                # stated without a full stop goes on in the next line's risk list.
+                if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
+                    level_sents.add(si + 1)
+            elif kind == CUE_PARTIAL:
+                partial_sents.add(si)
+
+        threats, threat_sents = self._threats(full, terms, starts, tlen, sent_factor, level_sents)
+        mentions = self._places(full, scan, raw_places, starts, tlen, lede_end, threat_sents)
+        regions, countries = self._score_regions(full, mentions)
+        for hit, sents in threats:
+            ids: list[str] = hit["regions"]
+            for m in mentions:
+                if m.sent in sents and not m.actor and m.region is not None and m.region.id not in ids:
+                    ids.append(m.region.id)
+        local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}
+        severity, sev_evidence = decide_severity(self.compiled.taxonomy, self.threat_types, full, cues, starts,
+                                                 tlen, lede_end, local_sents, partial_sents, sent_factor,
+                                                 [h for h, _ in threats])
+        return {
+            "title": title,
+            "countries": countries,
+            "regions": regions,
+            "threats": [h for h, _ in threats],
+            "severity": severity,
+            "severity_evidence": sev_evidence,
+            "rules_version": self.version,
+        }
+
+    # -- threats ---------------------------------------------------------------------------------
+    def _threats(self, full: str, terms: dict[int, list[tuple[int, int, float, bool]]], starts: list[int], tlen: int,
+                 sent_factor: dict[int, float], level_sents: set[int]) -> tuple[list[tuple[dict, set[int]]],
+                                                                                  set[int]]:
+        types = self.compiled.taxonomy.types
+        title_x = self._s["title_threat"]
+        risk_x = self._s["risk_list"]
+        out: list[tuple[dict, set[int]]] = []
+        threat_sents: set[int] = set()
+        for t, hits in terms.items():
+            hits.sort(key=lambda h: (h[0], -h[1]))
+            last = -1
+            score = 0.0
+            strong = False
+            evidence: list[Span] = []
+            sents: set[int] = set()
+            for s, e, w, risk in hits:
+                if s < last:
+                    continue
+                last = e
+                if w <= 0:
+                    continue  # an exclusion: it only shadows
+                si = bisect_right(starts, s) - 1
+                f = sent_factor.get(si, 1.0)
+                if f <= 0:
+                    continue
+                if si in level_sents:
+                    # The advisory's stated risks ("due to crime, unrest and health").
+                    if risk:
+                        w = 1.0
+                    w *= risk_x
+                # Weak terms only add up: a type needs at least one strong term (or a stated risk).
+                if w >= 1.0:
+                    strong = True
+                if s < tlen:
+                    w *= title_x
+                w *= f
+                score += w
+                sents.add(si)
+                if len(evidence) < _MAX_EVIDENCE:
+                    evidence.append({"text": full[s:e], "start": s, "end": e})
+            ttype = types[t]
+            if strong and score >= ttype.threshold:
+                out.append(({"type": ttype.id, "score": round(score, 2), "evidence": evidence, "regions": []},
+                            sents))
+                threat_sents |= sents
+        out.sort(key=lambda x: -x[0]["score"])
+        return out, threat_sents
+
+    # -- places ----------------------------------------------------------------------------------
+    def _places(self, full: str, scan: str, raw: list[tuple[int, int, tuple]], starts: list[int], tlen: int,
+                lede_end: int, threat_sents: set[int]) -> list[_Mention]:
+        c = self.compiled
+        sc = self._s
+        regions = self._regions
+        actor = self._actor.match
+        title_case = _title_is_title_case(full[:tlen])
+        raw.sort(key=lambda h: (h[0], -h[1]))
+        last = -1
+        mentions: list[_Mention] = []
+        for s, e, place in raw:
+            if s < last:
+                continue
+            last = e
+            cands, flags_any, all_people, all_demonym, owner = place
+            filtered = feature = False
+            if flags_any & NEVER or not full[s].isupper():
+                continue
+            if flags_any & EXACT:
+                span = full[s:e]
+                cands = tuple(cd for cd in cands if not cd.flags & EXACT or cd.exact == span)
+                if not cands:
+                    continue
+                filtered = True
+            # The word before: a title or a given name makes this a person; a preposition a place.
+            j = s - 1
+            while j >= 0 and scan[j] == " ":
+                j -= 1
+            k = scan.rfind(" ", 0, j + 1)
+            prev = scan[k + 1:j + 1]
+            if prev and not flags_any & (DEMONYM | PEOPLE):
+                prev_cap = full[k + 1].isupper()
+                if prev in c.person_titles and (prev_cap or s < tlen):
+                    continue  # "President Aliyev", "King Charles"
+                if prev_cap and prev in c.given_names:
+                    continue  # "Michael Jordan", "Whitney Houston"
+                compound = prev_cap and prev in c.compound_prefixes and not full[j + 1:s].strip()
+                if compound and not (s < tlen and title_case):
+                    continue  # "Old England", "Mount Salem": part of another name
+            # Only a capitalised word right after the name can change the reading.
+            nxt = _NEXT_WORD.match(full, e) if full[e + 1:e + 2].isupper() else None
+            if nxt is not None and not (s < tlen and title_case):
+                word = nxt.group(1).lower()
+                if word in c.admin_words:
+                    # "Manchester Parish": the subdivision of that name, where there is one.
+                    subs = tuple(cd for cd in cands if regions[cd.region].kind == "region")
+                    if subs:
+                        cands, filtered = subs, True
+                elif word not in _PLACE_TAILS and (flags_any & PERSON or cands[0].flags & WEAK):
+                    continue  # "Jordan Peterson", "March Pen": a person, or a longer unknown name
+                elif word in _FEATURES and regions[cands[0].region].kind != "country":
+                    feature = True
+            m = _Mention(s, e, cands, bisect_right(starts, s) - 1)
+            m.owner = owner_of(cands, regions) if filtered else owner
+            i = s - 1
+            while i >= 0 and full[i] in _MARKUP:
+                i -= 1
+            m.initial = i < 0 or full[i] in _SENTENCE_OPENERS or (s < tlen and title_case)
+            if prev in c.prepositions:
+                m.prep = True
+            elif k > 0:
+                k2 = scan.rfind(" ", 0, k)
+                m.prep = scan[k2 + 1:j + 1] in c.prepositions
+            # "the army in Amman said": after a preposition the place is where, not who.
+            m.actor = not m.prep and actor(scan, e) is not None
+            weight = 1.0
+            if all_people:
+                weight = sc["people"]
+                m.people = True
+            elif all_demonym:
+                weight = sc["demonym"]
+            elif flags_any & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
+                nxt = scan[e + 1:scan.find(" ", e + 1)]
+                if nxt not in _FUNCTION_WORDS and not nxt.endswith(("ing", "ed")):
+                    weight = sc["demonym"]
+            if m.actor:
+                weight = min(weight, 1.0) * sc["actor"]
+            if s < tlen:
+                weight *= sc["title"]
+            elif s < lede_end:
+                weight *= sc["lede"]
+            if m.sent in threat_sents:
+                weight *= sc["threat_sentence"]
+            if m.prep:
+                weight *= sc["preposition"]
+            m.weight = weight
+            top = cands[0].flags
+            m.weak = feature or bool(top & WEAK or (m.initial and top & (AMBIG | SUBDIV)))
+            mentions.append(m)
+
+        return self._resolve(mentions)
+
+    def _resolve(self, mentions: list[_Mention]) -> list[_Mention]:
+        """Pick each mention's region. Support for an ambiguous or small place is local (its country
+        named as a location in the same or a neighbouring sentence: "Mobile, Alabama", "Split,
+        Croatia") or topical (the country the text is mostly about); for a well-known name that is also
+        a word, its country named anywhere will do. A name with no support is dropped unless a place
+        preposition stands before it ("in Nice")."""
+        regions = self._regions
+        local: dict[int, set[str]] = defaultdict(set)
+        weight: dict[str, float] = defaultdict(float)
+        for m in mentions:
+            if m.weak or m.actor or m.people:
+                continue
+            owner = m.owner
+            if owner:
+                for si in (m.sent - 1, m.sent, m.sent + 1):
+                    local[si].add(owner)
+                weight[owner] += m.weight
+        top = max(weight.values(), default=0.0)
+        topical = {c for c, w in weight.items() if w >= 0.5 * top}
+        named = set(weight)
+        kept: list[_Mention] = []
+        for m in mentions:
+            chosen = None
+            top_cand = m.cands[0]
+            if regions[top_cand.region].kind == "country" and not top_cand.flags & (AMBIG | PERSON):
+                chosen = top_cand  # a country's own name means the country, whatever else is named
+            else:
+                near = local.get(m.sent, ())
+                # A small place needs its country nearby or as the topic; a well-known name that is
+                # also a word ("Turkey's involvement") only needs its country named anywhere.
+                wide = topical if m.cands[0].flags & WEAK else named
+                for pool in (near, wide):
+                    for cd in m.cands:
+                        region = regions[cd.region]
+                        if (region.country or region.id) in pool:
+                            chosen = cd
+                            break
+                    if chosen is not None:
+                        break
+            if chosen is None:
+                if m.weak and not (m.prep and not m.initial):
+                    continue
+                chosen = top_cand
+            m.region = regions[chosen.region]
+            kept.append(m)
+        return kept
+
+    def _score_regions(self, full: str, mentions: list[_Mention]) -> tuple[list[dict], list[str]]:
+        sc = self._s
+        known = self.gazetteer.regions
+        score: dict[str, float] = defaultdict(float)
+        geo: dict[str, float] = defaultdict(float)
+        evidence: dict[str, list[Span]] = defaultdict(list)
+        for m in mentions:
+            region = m.region
+            assert region is not None
+            ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
+            located = not (m.actor or m.people)
+            score[region.id] += m.weight
+            if located:
+                geo[region.id] += m.weight
+            if len(evidence[region.id]) < _MAX_EVIDENCE:
+                evidence[region.id].append(ev)
+            if region.kind == "country":
+                continue
+            if region.country:
+                owners: tuple[str, ...] = (region.country,)
+            else:
+                owners = tuple(p for p in region.parents if p in known and known[p].kind == "country")
+            for owner in owners:
+                share = m.weight / len(owners)
+                score[owner] += share
+                if located:
+                    geo[owner] += share
+                if len(evidence[owner]) < _MAX_EVIDENCE:
+                    evidence[owner].append(ev)
+        country_ids = [rid for rid in score if known[rid].kind == "country"]
+        # Primary is decided on where things happen (geo), not on who speaks or whose citizens.
+        top = max((geo[r] for r in country_ids), default=0.0)
+        ratio, minimum = sc["primary_ratio"], sc["primary_min"]
+        primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum),
+                         key=lambda r: (-geo[r], -score[r]))
+        prim = set(primary)
+        hits: list[dict] = []
+        for rid, value in sorted(score.items(), key=lambda kv: -kv[1]):
+            region = known[rid]
+            if region.kind == "country":
+                role = "primary" if rid in prim else "mentioned"
+            elif region.kind in ("city", "region") and (region.country in prim or (
+                    region.country is None and any(p in prim for p in region.parents))):
+                role = "primary" if geo[rid] >= ratio * top * 0.5 else "mentioned"
+            else:
+                role = "mentioned"
+            ev = evidence[rid]
+            ev.sort(key=lambda x: x["start"])
+            hits.append({"id": rid, "name": region.name, "kind": region.kind, "country": region.country,
+                         "role": role, "score": round(value, 2), "evidence": ev})
+        return hits, primary

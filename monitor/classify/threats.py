@@ -1,0 +1,255 @@
+"""The threat taxonomy and severity rules, compiled from ``threats.yaml`` and ``severity.yaml``.
+
+Produces plain tables keyed by folded phrase, which the engine puts into its one automaton:
+threat terms (with weights, ``*`` suffix for any word ending, exclusions that shadow terms),
+sentence modifiers (historical, hypothetical, negation) and severity cues (official levels,
+partial-country markers, raisers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from monitor.classify.fold import fold_name
+from monitor.classify.rules import RuleFile, RuleSources, as_list
+from monitor.errors import Problem
+from monitor.models import Severity
+
+STRONG_WEIGHT = 1.0
+WEAK_WEIGHT = 0.35
+
+# Cue kinds in the automaton.
+CUE_MODIFIER = 0  # value: modifier index
+CUE_LEVEL = 1  # value: severity rank
+CUE_RAISER = 2  # value: severity rank
+CUE_PARTIAL = 3  # value: 0
+
+SEVERITY_NAMES = [s.value for s in Severity]
+
+
+class TermEntry(NamedTuple):
+    threat: int  # index into Taxonomy.types
+    weight: float  # 0 for an exclusion
+    prefix: bool
+    risk: bool = False  # names the risk itself: counts in full in an advisory's stated risk list
+
+
+@dataclass(frozen=True, slots=True)
+class ThreatType:
+    id: str
+    name: str
+    threshold: float
+
+
+@dataclass
+class Taxonomy:
+    types: list[ThreatType] = field(default_factory=list)
+    terms: dict[str, list[TermEntry]] = field(default_factory=dict)
+    cues: dict[str, list[tuple[int, int, bool]]] = field(default_factory=dict)  # (kind, value, prefix)
+    modifier_factors: list[float] = field(default_factory=list)
+    modifier_names: list[str] = field(default_factory=list)
+    regex: re.Pattern[str] | None = None
+    regex_types: dict[str, int] = field(default_factory=dict)
+    lede_chars: int = 700
+    casualties_critical: int = 100
+    base_default: int = 1
+    base_medium_types: frozenset[int] = frozenset()
+    base_medium_min: float = 2.0
+
+
+def _split_term(raw: Any) -> tuple[str, bool]:
+    text = str(raw).strip()
+    prefix = text.endswith("*")
+    return fold_name(text.rstrip("*")), prefix
+
+
+class _ThreatBuilder:
+    def __init__(self, sources: RuleSources) -> None:
+        self.sources = sources
+        self.tax = Taxonomy()
+        self.problems: list[Problem] = []
+        self.index: dict[str, int] = {}
+        self.enabled: dict[str, bool] = {}
+        self.raw_terms: dict[str, list[tuple[str, bool, float, RuleFile, Any, int]]] = {}
+        self.risk_terms: dict[str, set[str]] = {}
+        self.raw_excl: dict[str, list[tuple[str, bool, RuleFile, Any, int]]] = {}
+        self.regexes: list[tuple[str, str, RuleFile, Any, int]] = []
+
+    def build(self) -> Taxonomy:
+        for rf in self.sources.files.get("threats.yaml", []):
+            self._read_threats(rf)
+        self._compile_terms()
+        for rf in self.sources.files.get("threats.yaml", []):
+            self._read_modifiers(rf)
+        for rf in self.sources.files.get("severity.yaml", []):
+            self._read_severity(rf)
+        return self.tax
+
+    def _read_threats(self, rf: RuleFile) -> None:
+        block = rf.data.get("threats") or {}
+        if not isinstance(block, dict):
+            self.problems.append(rf.problem(rf.data, "threats", "threats", "expected a mapping of threat types"))
+            return
+        for tid, spec in block.items():
+            tid = str(tid)
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", tid):
+                self.problems.append(rf.problem(block, tid, f"threats.{tid}",
+                                                "threat ids are lowercase words joined by _"))
+                continue
+            spec = spec if isinstance(spec, dict) else {}
+            if tid not in self.index:
+                if spec.get("enabled") is False and not spec.get("terms"):
+                    self.problems.append(rf.problem(block, tid, f"threats.{tid}",
+                                                    f"unknown threat type '{tid}' cannot be switched off"))
+                    continue
+                self.index[tid] = len(self.tax.types)
+                self.tax.types.append(ThreatType(tid, str(spec.get("name", tid)),
+                                                 float(spec.get("threshold", 1.0))))
+            elif "threshold" in spec or "name" in spec:
+                old = self.tax.types[self.index[tid]]
+                self.tax.types[self.index[tid]] = ThreatType(
+                    tid, str(spec.get("name", old.name)), float(spec.get("threshold", old.threshold)))
+            if "enabled" in spec:
+                self.enabled[tid] = bool(spec["enabled"])
+            for section, weight in (("terms", STRONG_WEIGHT), ("weak_terms", WEAK_WEIGHT)):
+                items = as_list(spec.get(section))
+                for i, term in enumerate(items):
+                    key, prefix = _split_term(term)
+                    if not key:
+                        self.problems.append(rf.problem(items, i, f"threats.{tid}.{section}[{i}]", "empty term"))
+                        continue
+                    self.raw_terms.setdefault(tid, []).append((key, prefix, weight, rf, items, i))
+            items = as_list(spec.get("risk_terms"))
+            for i, term in enumerate(items):
+                key, prefix = _split_term(term)
+                self.risk_terms.setdefault(tid, set()).add(key)
+                self.raw_terms.setdefault(tid, []).append((key, prefix, WEAK_WEIGHT, rf, items, i))
+            items = as_list(spec.get("exclude"))
+            for i, term in enumerate(items):
+                key, prefix = _split_term(term)
+                if key:
+                    self.raw_excl.setdefault(tid, []).append((key, prefix, rf, items, i))
+            items = as_list(spec.get("remove_terms"))
+            drop = {_split_term(t) for t in items}
+            if drop:
+                self.raw_terms[tid] = [t for t in self.raw_terms.get(tid, []) if (t[0], t[1]) not in drop]
+            items = as_list(spec.get("regexes"))
+            for i, pattern in enumerate(items):
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    self.problems.append(rf.problem(items, i, f"threats.{tid}.regexes[{i}]",
+                                                    f"bad regex {pattern!r}: {exc}"))
+                    continue
+                self.regexes.append((tid, str(pattern), rf, items, i))
+
+    def _compile_terms(self) -> None:
+        for tid, terms in self.raw_terms.items():
+            if not self.enabled.get(tid, True):
+                continue
+            t = self.index[tid]
+            excl = self.raw_excl.get(tid, [])
+            seen: dict[tuple[str, bool], int] = {}
+            for key, prefix, weight, rf, items, i in terms:
+                for ekey, eprefix, _erf, _eitems, _ei in excl:
+                    # The longest match wins, so only a term the exclusion covers whole is shadowed.
+                    if key == ekey or (eprefix and key.startswith(ekey) and " " not in key[len(ekey):]):
+                        if not (prefix and not eprefix and key == ekey):
+                            self.problems.append(rf.problem(
+                                items, i, f"threats.{tid}",
+                                f"term {items[i]!r} is shadowed by the exclusion "
+                                f"'{ekey}{'*' if eprefix else ''}' and can never match"))
+                        break
+                if (key, prefix) in seen:
+                    continue
+                seen[(key, prefix)] = 1
+                risk = key in self.risk_terms.get(tid, ())
+                self.tax.terms.setdefault(key, []).append(TermEntry(t, weight, prefix, risk))
+            for ekey, eprefix, _rf, _items, _i in excl:
+                self.tax.terms.setdefault(ekey, []).append(TermEntry(t, 0.0, eprefix))
+        parts = []
+        for n, (tid, pattern, _rf, _items, _i) in enumerate(self.regexes):
+            if self.enabled.get(tid, True) and tid in self.index:
+                parts.append(f"(?P<r{n}>{pattern})")
+                self.tax.regex_types[f"r{n}"] = self.index[tid]
+        if parts:
+            self.tax.regex = re.compile("|".join(parts), re.IGNORECASE)
+        # A switched-off type keeps its slot (ids stay stable) but gets no terms and never fires.
+        for tid, on in self.enabled.items():
+            if not on and tid in self.index:
+                t = self.index[tid]
+                self.tax.types[t] = ThreatType(tid, self.tax.types[t].name, float("inf"))
+
+    def _add_cue(self, phrase: Any, kind: int, value: int) -> None:
+        key, prefix = _split_term(phrase)
+        if key:
+            self.tax.cues.setdefault(key, []).append((kind, value, prefix))
+
+    def _read_modifiers(self, rf: RuleFile) -> None:
+        block = rf.data.get("modifiers") or {}
+        if not isinstance(block, dict):
+            return
+        for name, spec in block.items():
+            if not isinstance(spec, dict):
+                continue
+            if name in self.tax.modifier_names:
+                m = self.tax.modifier_names.index(name)
+            else:
+                m = len(self.tax.modifier_names)
+                self.tax.modifier_names.append(str(name))
+                self.tax.modifier_factors.append(1.0)
+            if "factor" in spec:
+                self.tax.modifier_factors[m] = float(spec["factor"])
+            for phrase in as_list(spec.get("phrases")):
+                self._add_cue(phrase, CUE_MODIFIER, m)
+
+    def _severity_rank(self, rf: RuleFile, container: Any, key: Any, name: Any) -> int | None:
+        if str(name) in SEVERITY_NAMES:
+            return SEVERITY_NAMES.index(str(name))
+        self.problems.append(rf.problem(container, key, str(key), f"unknown severity '{name}' "
+                                        f"(one of {', '.join(SEVERITY_NAMES)})"))
+        return None
+
+    def _read_severity(self, rf: RuleFile) -> None:
+        data = rf.data
+        for section, kind in (("levels", CUE_LEVEL), ("raisers", CUE_RAISER)):
+            block = data.get(section) or {}
+            if not isinstance(block, dict):
+                continue
+            for sev, phrases in block.items():
+                rank = self._severity_rank(rf, block, sev, sev)
+                if rank is not None:
+                    for phrase in as_list(phrases):
+                        self._add_cue(phrase, kind, rank)
+        for phrase in as_list(data.get("partial_markers")):
+            self._add_cue(phrase, CUE_PARTIAL, 0)
+        if "lede_chars" in data:
+            self.tax.lede_chars = int(data["lede_chars"])
+        if "casualties_critical" in data:
+            self.tax.casualties_critical = int(data["casualties_critical"])
+        base = data.get("base") or {}
+        if isinstance(base, dict):
+            if "default" in base:
+                rank = self._severity_rank(rf, base, "default", base["default"])
+                if rank is not None:
+                    self.tax.base_default = rank
+            types = as_list(base.get("medium_types"))
+            good = set()
+            for i, tid in enumerate(types):
+                if str(tid) in self.index:
+                    good.add(self.index[str(tid)])
+                else:
+                    self.problems.append(rf.problem(types, i, f"base.medium_types[{i}]",
+                                                    f"unknown threat type '{tid}'"))
+            if types:
+                self.tax.base_medium_types = frozenset(good)
+            if "medium_min_score" in base:
+                self.tax.base_medium_min = float(base["medium_min_score"])
+
+
+def build_taxonomy(sources: RuleSources) -> tuple[Taxonomy, list[Problem]]:
+    b = _ThreatBuilder(sources)
+    tax = b.build()
+    return tax, b.problems

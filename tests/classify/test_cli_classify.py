@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+RSS = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>t</title>
+<item><title>Floods in Kenya</title>
+<description>&lt;p&gt;Floods hit &lt;b&gt;Nairobi&lt;/b&gt;.&lt;/p&gt;</description></item>
+<item><title>Quiet day in Oslo</title><description>Nothing happened in Norway.</description></item>
+</channel></rss>"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]]:
+    code = main(["classify", "--format", "json", *args])
+    out = capsys.readouterr().out
+    return code, [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_json_lines_in_argument_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("\nKidnapping in Haiti\nGangs kidnapped missionaries near Port-au-Prince.\n", encoding="utf-8")
+    b = tmp_path / "b.html"
+    b.write_text("<html><body><h1>Quake in Japan</h1><p>An earthquake hit Tokyo.</p></body></html>")
+    feed = tmp_path / "feed.xml"
+    feed.write_text(RSS, encoding="utf-8")
+    code, rows = run(capsys, str(a), str(b), str(feed))
+    assert code == 0
+    assert [r["title"] for r in rows] == ["Kidnapping in Haiti", "Quake in Japan", "Floods in Kenya",
+                                          "Quiet day in Oslo"]
+    assert rows[0]["countries"] == ["HT"] and rows[0]["source"] == str(a)
+    assert "kidnapping" in {t["type"] for t in rows[0]["threats"]}
+    assert rows[1]["countries"] == ["JP"]
+    assert rows[2]["countries"] == ["KE"]
+    assert rows[3]["severity"] == "none"
+    region = rows[0]["regions"][0]
+    assert set(region) >= {"id", "name", "kind", "country", "role", "score", "evidence"}
+    assert set(rows[0]) >= {"title", "source", "countries", "regions", "threats", "severity"}
+
+
+def test_stdin_and_text_format(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Riots in Paris\n\nRiots broke out in Paris.")))
+    assert main(["classify", "--format", "text", "-"]) == 0
+    out = capsys.readouterr().out
+    assert "countries: FR" in out
+    assert "[Paris]" in out and "[Riots]" in out  # evidence marked (no colour when not a tty)
+
+
+def test_many_files_in_workers_keep_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    names = ["Kenya", "Peru", "Japan", "Chile"] * 60
+    paths = []
+    for i, name in enumerate(names):
+        p = tmp_path / f"{i:03d}.txt"
+        p.write_text(f"Floods in {name}\n\nFloods hit {name}.", encoding="utf-8")
+        paths.append(str(p))
+    code, rows = run(capsys, "--jobs", "2", *paths)
+    assert code == 0
+    assert [r["title"] for r in rows] == [f"Floods in {n}" for n in names]
+
+
+def test_rules_check_and_test_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["rules", "check"]) == 0
+    assert "rules OK" in capsys.readouterr().out
+    (tmp_path / "threats.yaml").write_text("threats:\n  crime:\n    regexes: ['(bad']\n", encoding="utf-8")
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 2
+    assert "threats.yaml:3" in capsys.readouterr().err
+    assert main(["rules", "test", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_unreadable_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["classify", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -1,0 +1,222 @@
+"""The real daemon as a subprocess: polls and delivers alone, health and metrics, SIGTERM, SIGHUP
+with a broken config, kill -9 while articles arrive, one daemon per database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+
+    def titles(self) -> dict[str, set[str]]:
+        seen: dict[str, set[str]] = {}
+        with self.lock:
+            for key, payload in self.received:
+                for item in payload["items"]:
+                    seen.setdefault(item["title"], set()).add(key)
+        return seen
+
+
+@pytest.fixture
+def hooks() -> Iterator[tuple[Hooks, int]]:
+    store = Hooks()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with store.lock:
+                store.received.append((self.headers.get("Idempotency-Key", ""), json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = _free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield store, port
+    server.shutdown()
+    server.server_close()
+
+
+EVENTS = ["Bomb attack kills five in Bamako, Mali", "Gunmen kidnap two aid workers near Mopti, Mali",
+          "Car bomb explodes near army base in Gao, Mali", "Protesters clash with police in Bamako, Mali",
+          "Jihadists attack convoy near Timbuktu, Mali"]
+
+
+def _article(folder: Path, i: int) -> None:
+    title = EVENTS[i]
+    (folder / f"a{i}.txt").write_text(
+        f"{title}\n\n{title}. Officials said several people were killed and wounded in the attack on Monday. "
+        f"Authorities in Mali advise travellers to avoid the area. (report {i})\n", encoding="utf-8")
+
+
+def _config(tmp_path: Path, hook_port: int, ops_port: int, every: str = "1s") -> Path:
+    (tmp_path / "articles").mkdir(exist_ok=True)
+    path = tmp_path / "config.yaml"
+    path.write_text(f"""
+database: sqlite:///{tmp_path}/monitor.db
+server: {{host: 127.0.0.1, port: {ops_port}}}
+sources:
+  - {{name: articles, kind: files, path: articles, every: {every}}}
+alerts:
+  - name: mali
+    match: {{regions: [ML], threats: [terrorism, kidnapping, armed_conflict, civil_unrest, crime]}}
+    schedule: immediate
+    deliver:
+      - {{kind: webhook, url: "http://127.0.0.1:{hook_port}/hook"}}
+""", encoding="utf-8")
+    return path
+
+
+def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config), "--debug"],
+                                stdout=subprocess.DEVNULL, stderr=sink)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def test_daemon_delivers_serves_health_and_stops_on_sigterm(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
+    store, hook_port = hooks
+    ops = _free_port()
+    config = _config(tmp_path, hook_port, ops)
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: _get(ops, "/healthz") is not None, 20), (tmp_path / "log").read_text()
+        started = time.monotonic()
+        _article(tmp_path / "articles", 0)
+        assert _wait(lambda: EVENTS[0] in store.titles(), 15), (tmp_path / "log").read_text()
+        assert time.monotonic() - started < 10
+        status, body = _get(ops, "/healthz") or (0, b"")
+        health = json.loads(body)
+        assert status == 200 and health["status"] == "ok" and health["sources"]["articles"]["last_ok"]
+        _, metrics = _get(ops, "/metrics") or (0, b"")
+        text = metrics.decode()
+        assert 'advisory_monitor_items_ingested_total{source="articles"} 1.0' in text
+        assert 'advisory_monitor_digests_sent_total{alert="mali",target="webhook"} 1.0' in text
+        assert "advisory_monitor_outbox_pending 0.0" in text
+    finally:
+        assert _stop(proc) == 0
+
+
+def test_sighup_with_a_broken_config_keeps_the_last_good_one(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
+    store, hook_port = hooks
+    ops = _free_port()
+    config = _config(tmp_path, hook_port, ops)
+    good = config.read_text(encoding="utf-8")
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: _get(ops, "/healthz") is not None, 20)
+        config.write_text(good.replace("every: 1s", "every: often"), encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        assert _wait(lambda: "reload (SIGHUP) rejected" in (tmp_path / "log").read_text(), 10)
+        assert "every: expected a duration" in (tmp_path / "log").read_text()
+        _article(tmp_path / "articles", 1)
+        assert _wait(lambda: EVENTS[1] in store.titles(), 15), (tmp_path / "log").read_text()
+    finally:
+        assert _stop(proc) == 0
+
+
+def test_kill_9_while_articles_arrive_loses_nothing_and_doubles_nothing(tmp_path: Path,
+                                                                         hooks: tuple[Hooks, int]) -> None:
+    store, hook_port = hooks
+    config = _config(tmp_path, hook_port, _free_port())
+    for i, pause in enumerate((0.3, 1.2, 2.5, 0.8, 1.8)):
+        proc = _start(config, tmp_path / "log")
+        _article(tmp_path / "articles", i)
+        time.sleep(pause)
+        proc.kill()
+        proc.wait()
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: len(store.titles()) == len(EVENTS), 30), (tmp_path / "log").read_text()[-3000:]
+        time.sleep(2)
+    finally:
+        assert _stop(proc) == 0
+    seen = store.titles()
+    assert set(seen) == set(EVENTS)
+    assert all(len(keys) == 1 for keys in seen.values()), seen
+
+
+def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
+    _, hook_port = hooks
+    ops = _free_port()
+    config = _config(tmp_path, hook_port, ops, every="1h")
+    first = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: _get(ops, "/healthz") is not None, 20)
+        second = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(config)],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert f"pid {first.pid}" in second.stderr
+    finally:
+        assert _stop(first) == 0
+
+
+def _get(port: int, path: str) -> tuple[int, bytes] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return response.status, response.read()
+    except OSError:
+        return None
+
+
+def test_status_prints_sources_and_alerts(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
+    _, hook_port = hooks
+    config = _config(tmp_path, hook_port, _free_port())
+    _article(tmp_path / "articles", 0)
+    env = {**os.environ}
+    once = subprocess.run([sys.executable, "-m", "monitor", "once", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert once.returncode == 0, once.stderr
+    status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(config), "--format", "json"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    rows = [json.loads(line) for line in status.stdout.splitlines()]
+    source = next(r for r in rows if r["type"] == "source")
+    alert = next(r for r in rows if r["type"] == "alert")
+    assert source["name"] == "articles" and source["items"] == 1 and source["failures"] == 0
+    assert alert["name"] == "mali" and alert["sent"] == 1 and alert["pending"] == 0
