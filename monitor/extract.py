@@ -19,7 +19,9 @@ from monitor.errors import Problem, RuleError
 from monitor.resources import shipped_rules_dir
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_BLANKS = re.compile(r"\n{3,}")
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]")
+# No marker or prompt line is longer than this; a user who needs longer ones can say so in YAML.
+_MARKER_MAX_CHARS = 240
 _BLOCK_TAGS = frozenset(
     [
         "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
@@ -43,10 +45,10 @@ class Boilerplate:
     repeated_line_min_chars: int = 30
 
     def cuts_here(self, key: str) -> bool:
-        return key in self.cut_phrases or bool(self.cut_regex and self.cut_regex.search(key))
+        return key in self.cut_phrases or bool(self.cut_regex and self.cut_regex.match(key))
 
     def drops(self, key: str) -> bool:
-        return key in self.drop_phrases or bool(self.drop_regex and self.drop_regex.search(key))
+        return key in self.drop_phrases or bool(self.drop_regex and self.drop_regex.match(key))
 
 
 def _line_key(line: str) -> str:
@@ -142,35 +144,36 @@ def html_to_text(html: str) -> str:
     return "".join(parts)
 
 
-def clean_text(text: str, boilerplate: Boilerplate | None = None, *, skip_lines: int = 0) -> str:
-    """Normalise whitespace, cut furniture, collapse repeated lines.
-
-    ``skip_lines`` leading lines (a files source's title line) are kept out of the cut logic's
-    count of article lines but are not returned.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+def clean_text(text: str, boilerplate: Boilerplate | None = None) -> str:
+    """Normalise whitespace, cut furniture, collapse repeated lines."""
     kept: list[str] = []
     seen_long: set[str] = set()
     body_lines = 0
-    for raw in lines[skip_lines:]:
-        line = _SPACES.sub(" ", raw).strip()
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.strip()
+        # This runs on every article: the regex only where a line holds something to fold.
+        if "  " in line or "\t" in line or (not line.isascii() and _ODD_SPACE.search(line)):
+            line = _SPACES.sub(" ", line).strip()
         if not line:
             if kept and kept[-1]:
                 kept.append("")
             continue
         if boilerplate is not None:
-            key = _line_key(line)
-            if body_lines >= boilerplate.min_lines_before and boilerplate.cuts_here(key):
-                break
-            if boilerplate.drops(key):
-                continue
+            key = line.casefold().rstrip(":").rstrip()
+            # Furniture lines are short: long lines skip the marker tests.
+            if len(key) <= _MARKER_MAX_CHARS:
+                if body_lines >= boilerplate.min_lines_before and boilerplate.cuts_here(key):
+                    break
+                if boilerplate.drops(key):
+                    continue
             if len(line) >= boilerplate.repeated_line_min_chars:
                 if key in seen_long:
                     continue
                 seen_long.add(key)
         kept.append(line)
         body_lines += 1
-    return _BLANKS.sub("\n\n", "\n".join(kept)).strip()
+    # Runs of blank lines were folded above, so one trailing blank at most is left.
+    return "\n".join(kept).strip()
 
 
 def extract(body: str, *, is_html: bool, boilerplate: Boilerplate | None) -> str:
