@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.dedup import Candidate, Fingerprint, NearDuplicateIndex, content_hash, fingerprint, item_id
+from monitor.dedup import (
+    Candidate,
+    Fingerprint,
+    NearDuplicateIndex,
+    content_hash,
+    fingerprint,
+    item_id,
+    same_facts,
+)
 from monitor.extract import Boilerplate, extract
 from monitor.models import Item, RawEntry
 from monitor.store import DuplicateRecord, PollWrite, SourceState, Store, StoredEntry
@@ -79,7 +87,7 @@ def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[
             counts.duplicates += 1
             continue
         write.new.append(StoredEntry(item, fp, distinct))
-        exact.setdefault(item.content_hash, (item.id, item.source, distinct))
+        exact.setdefault(item.content_hash, []).append(Candidate(item.id, item.source, distinct, fp))
         if index is not None:
             index.add(Candidate(item.id, item.source, distinct, fp))
         counts.new += 1
@@ -91,14 +99,16 @@ def _fingerprint(item: Item, shingle_words: int) -> Fingerprint:
                        points=[(p.lat, p.lon) for p in item.points])
 
 
-def _original_of(item: Item, distinct: bool, fp: Fingerprint,
-                 exact: dict[str, tuple[str, str, bool]], index: NearDuplicateIndex | None
-                 ) -> tuple[str, float] | None:
+def _original_of(item: Item, distinct: bool, fp: Fingerprint, exact: dict[str, list[Candidate]],
+                 index: NearDuplicateIndex | None) -> tuple[str, float] | None:
     """The stored item this one copies (exactly, or nearly), with the similarity."""
-    same = exact.get(item.content_hash)
-    # Entries of one feed with their own guids are distinct items, even with identical text.
-    if same is not None and not (same[1] == item.source and same[2] and distinct):
-        return same[0], 1.0
+    for same in exact.get(item.content_hash, ()):
+        # Entries of one feed with their own guids are distinct items, even with identical text; the
+        # same text about another day or another point is another event.
+        if same.source == item.source and same.distinct_guid and distinct:
+            continue
+        if same.fp is None or same_facts(fp, same.fp):
+            return same.item_id, 1.0
     if index is None:
         return None
     found = index.find(item.source, distinct, fp)

@@ -158,16 +158,18 @@ class Store:
                 found.update({r.id: r.content_hash for r in rows})
         return found
 
-    def items_with_hash(self, hashes: Sequence[str]) -> dict[str, tuple[str, str, bool]]:
-        """content hash -> (id, source, distinct_guid) of the first stored item with that content."""
-        found: dict[str, tuple[str, str, bool]] = {}
+    def items_with_hash(self, hashes: Sequence[str]) -> dict[str, list[Candidate]]:
+        """content hash -> the stored items with exactly that content, oldest first."""
+        found: dict[str, list[Candidate]] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(set(hashes)), 500):
                 rows = conn.execute(select(t.items.c.content_hash, t.items.c.id, t.items.c.source,
-                                           t.items.c.distinct_guid)
+                                           t.items.c.distinct_guid, t.items.c.fingerprint)
                                     .where(t.items.c.content_hash.in_(chunk)).order_by(t.items.c.seq))
                 for r in rows:
-                    found.setdefault(r.content_hash, (r.id, r.source, bool(r.distinct_guid)))
+                    fp = Fingerprint.from_json(r.fingerprint) if r.fingerprint else None
+                    found.setdefault(r.content_hash, []).append(
+                        Candidate(r.id, r.source, bool(r.distinct_guid), fp))  # type: ignore[arg-type]
         return found
 
     def dedup_candidates(self, since: datetime) -> Iterator[Candidate]:

@@ -83,3 +83,25 @@ def test_backoff_grows_and_is_capped() -> None:
     delays = [backoff_delay(n, hour).total_seconds() for n in (1, 2, 3, 20)]
     assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and delays[2] > delays[1]
     assert delays[3] <= 6 * 3600 * 1.1
+
+
+def test_identical_text_on_another_day_is_another_event_but_a_same_day_copy_is_not(tmp_path: Path) -> None:
+    from monitor.dedup import NearDuplicateIndex
+    from monitor.ingest import plan_poll
+    from monitor.models import RawEntry
+    from monitor.store import SourceState
+
+    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+    index = NearDuplicateIndex()
+    body = "Drought is on going in China. The alert level is Green for this event."
+
+    def poll(source: str, guid: str, day: int) -> tuple[int, int]:
+        entry = RawEntry(source=source, guid=guid, title="Drought in China", body=body,
+                         published=datetime(2019, 12, day, tzinfo=UTC))
+        write, counts = plan_poll(store, index, [entry], SourceState(name=source), None, NOW)
+        store.write_poll(write)
+        return counts.new, counts.duplicates
+
+    assert poll("gdacs-a", "DR1", 1) == (1, 0)
+    assert poll("gdacs-b", "DR1-copy", 2) == (0, 1)  # the same report syndicated a day later
+    assert poll("gdacs-b", "DR2", 28) == (1, 0)  # the same words four weeks on: a new event
