@@ -50,6 +50,9 @@ class ItemFacts:
     severity: int
     dated: datetime  # published, or first stored when the item has no date of its own
     text: str = ""   # title and body; only loaded when some rule has keywords
+    # Official items only: the level (1-4) they state and, for a level change item, its kind.
+    level: int | None = None
+    advisory_change: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class Condition:
     keywords: _Words | None = None
     exclude: _Words | None = None
     sources: frozenset[str] | None = None
+    advisory_change: frozenset[str] | None = None
+    min_level: int | None = None
     any_of: tuple[Condition, ...] = ()
     all_of: tuple[Condition, ...] = ()
     not_: Condition | None = None
@@ -126,6 +131,11 @@ class Condition:
         if self.sources is not None and item.source not in self.sources:
             return False
         if self.min_rank is not None and item.severity < self.min_rank:
+            return False
+        if self.advisory_change is not None and (item.level is None or (
+                "any" not in self.advisory_change and item.advisory_change not in self.advisory_change)):
+            return False  # a re-publication at the same level is not a change: only `any` wants it
+        if self.min_level is not None and (item.level is None or item.level < self.min_level):
             return False
         regions = threats = None
         if self.regions is not None:
@@ -305,6 +315,8 @@ class _Compiler:
             keywords=_Words.build(spec.keywords),
             exclude=_Words.build(spec.exclude_keywords),
             sources=self.source_set(spec.sources, (*path, "sources")) if spec.sources else None,
+            advisory_change=frozenset(spec.advisory_change) if spec.advisory_change else None,
+            min_level=spec.min_level,
             any_of=tuple(self.condition(c, (*path, "any", i), False) for i, c in enumerate(spec.any or [])),
             all_of=tuple(self.condition(c, (*path, "all", i), False) for i, c in enumerate(spec.all or [])),
             not_=self.condition(spec.not_, (*path, "not"), False) if spec.not_ is not None else None,

@@ -235,6 +235,9 @@ class MatchSpec(Strict):
     keywords: list[str] = Field(default_factory=list)
     exclude_keywords: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    # Official items (monitor/advisories.py): level changes, or with `any` every official item.
+    advisory_change: list[Literal["raised", "lowered", "parts", "any"]] = Field(default_factory=list)
+    min_level: int | None = Field(default=None, ge=1, le=4)
     any: list[MatchSpec] | None = None
     all: list[MatchSpec] | None = None
     not_: MatchSpec | None = Field(default=None, alias="not")

@@ -296,6 +296,26 @@ def _why(entry: DigestEntry, alert: str) -> str:
     return "Matched " + "; ".join(parts)
 
 
+def _official_view(item: Any) -> dict[str, Any] | None:
+    """Issuer, level badge and, for a level change, "old -> new" of an official item."""
+    adv = item.extra.get("advisory") if isinstance(item.extra, dict) else None
+    if not isinstance(adv, dict) or not isinstance(adv.get("level"), int):
+        return None
+    issuer = clean_text(str(adv.get("issuer") or item.source))
+    view: dict[str, Any] = {
+        "issuer": issuer, "level": adv["level"], "label": clean_text(str(adv.get("label") or "")),
+        "parts": bool(adv.get("parts")),
+        "badge": f"{issuer} level {adv['level']}{' (parts)' if adv.get('parts') else ''}", "change": None,
+    }
+    change = item.extra.get("advisory_change")
+    if isinstance(change, dict):
+        old, new = change.get("old"), change.get("new")
+        view["change"] = f"{change.get('change', 'changed')}: level {old} -> {new}"
+        if change.get("old_label") and change.get("label"):
+            view["change"] += f" ({clean_text(str(change['old_label']))} -> {clean_text(str(change['label']))})"
+    return view
+
+
 def _entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     item, cls = entry.item, entry.classification
     snip = snippet(entry)
@@ -304,8 +324,15 @@ def _entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     shown = [h for h in hits if h.role == "primary" or h.id in matched or (h.country in matched)]
     threats = sorted(cls.threats, key=lambda t: (t.type not in entry.matched_threats, -t.score, t.type))
     severity = cls.severity.value
+    official = _official_view(item)
+    extra_payload: dict[str, Any] = {}
+    if official is not None:
+        extra_payload["advisory"] = {k: official[k] for k in ("issuer", "level", "label", "parts")}
+        if isinstance(item.extra.get("advisory_change"), dict):
+            extra_payload["advisory_change"] = item.extra["advisory_change"]
     return {
         "id": item.id,
+        "official": official,
         "title": clean_text(_SPACE.sub(" ", item.title)).strip() or "(untitled)",
         "url": safe_url(item.url),
         "source": clean_text(item.source),
@@ -335,6 +362,7 @@ def _entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
             "threats": [{"type": t.type, "score": t.score} for t in threats],
             "severity": severity,
             "summary": snip.plain,
+            **extra_payload,
         },
     }
 

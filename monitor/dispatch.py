@@ -179,8 +179,18 @@ class Dispatcher:
         ages = [a.max_age for a in alerts]
         since = None if ignore_age or not ages or None in ages else now - max(a for a in ages if a is not None)
         rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text)
+        official = self._official_facts(since)
         return [ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
-                          Severity.parse(r.severity).rank, r.published or r.first_seen, r.text) for r in rows]
+                          Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
+                          *official.get(r.id, (None, None))) for r in rows]
+
+    def _official_facts(self, since: datetime | None) -> dict[str, tuple[int, str | None]]:
+        """item id -> (level, change kind) of the official sources' items (advisory_change, min_level)."""
+        from monitor.config import OfficialSource
+        from monitor.store import AdvisoryLevels
+
+        names = [s.name for s in self.config.sources if isinstance(s, OfficialSource)]
+        return AdvisoryLevels(self.store).item_facts(names, since) if names else {}
 
     def _with_ancestors(self, regions: frozenset[str]) -> frozenset[str]:
         """The stored index holds ancestors already; this keeps the hierarchy right for rows

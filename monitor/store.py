@@ -629,3 +629,20 @@ class AdvisoryLevels:
         with self.engine.connect() as conn:
             return [LevelHistoryRow(**{k: (_aware(v) if k == "observed_at" else v) for k, v in r.items() if k != "seq"})
                     for r in conn.execute(query).mappings()]
+
+    def item_facts(self, sources: Sequence[str], since: datetime | None = None) -> dict[str, tuple[int, str | None]]:
+        """item id -> (level, change kind or None) for the official items of ``sources`` dated at or
+        after ``since``: what alert rules with ``advisory_change`` or ``min_level`` test."""
+        dated = func.coalesce(t.items.c.published, t.items.c.first_seen)
+        query = select(t.items.c.id, t.items.c.extra).where(t.items.c.source.in_(list(sources)))
+        if since is not None:
+            query = query.where(dated >= since)
+        found: dict[str, tuple[int, str | None]] = {}
+        with self.engine.connect() as conn:
+            for item_id, extra in conn.execute(query):
+                adv = (extra or {}).get("advisory")
+                if not isinstance(adv, dict) or not isinstance(adv.get("level"), int):
+                    continue
+                change = (extra or {}).get("advisory_change")
+                found[item_id] = (adv["level"], change.get("change") if isinstance(change, dict) else None)
+        return found
