@@ -102,12 +102,23 @@ class Pipeline:
         # Store writes, dedup and classification run on one worker thread: the event loop stays
         # free for fetches and the health endpoint, and writes never race each other.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
+        self._parse_pool: Any = None
 
     async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run blocking store/CPU work on the pipeline's single worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
+    def parse_pool(self) -> Any:
+        """Worker processes for parsing untrusted feeds (started on first use)."""
+        if self._parse_pool is None:
+            from monitor.sources.parsepool import ParsePool, cpu_workers
+
+            self._parse_pool = ParsePool(cpu_workers())
+        return self._parse_pool
+
     def close(self) -> None:
+        if self._parse_pool is not None:
+            self._parse_pool.close()
         self._worker.shutdown(wait=True)
 
     def dedup_index(self) -> NearDuplicateIndex | None:
@@ -181,7 +192,7 @@ class Pipeline:
                     from monitor.sources.feeds import fetch_feed
 
                     result = await fetch_feed(fetch_source, client, etag=state.etag,
-                                              last_modified=state.last_modified)
+                                              last_modified=state.last_modified, pool=self.parse_pool())
         except SourceError as exc:
             message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
             return await self.in_worker(self._failed, source, state, report, message), None

@@ -30,6 +30,7 @@ from monitor.config import FeedSource
 from monitor.errors import SourceError
 from monitor.models import RawEntry
 from monitor.sources.feedparsing import parse_feed
+from monitor.sources.parsepool import ParseBudgetExceeded, ParsePool, WorkerDied
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch_feed", "make_client", "parse_feed"]
 
@@ -205,9 +206,13 @@ def _transport_error(source: FeedSource, exc: httpx.HTTPError) -> SourceError:
 
 
 async def fetch_feed(
-    source: FeedSource, client: httpx.AsyncClient, *, etag: str | None, last_modified: str | None
+    source: FeedSource, client: httpx.AsyncClient, *, etag: str | None, last_modified: str | None,
+    pool: ParsePool | None = None,
 ) -> FetchResult:
-    """Fetch and parse one feed. Raises SourceError, with a specific message, on any failure."""
+    """Fetch and parse one feed. Raises SourceError, with a specific message, on any failure.
+
+    With a ``pool`` the parse runs in a worker process that is killed past the budget; without
+    one (tools, tests) it runs in a thread that cannot be stopped."""
     deadline = source.timeout.total_seconds()
     try:
         async with asyncio.timeout(deadline):
@@ -228,18 +233,23 @@ async def fetch_feed(
     if isinstance(got, FetchResult):
         log.debug("%s: %s", source.name, "not modified" if got.not_modified else "gone (410)")
         return got
+    budget = source.parse_timeout.total_seconds()
     try:
-        entries, warnings = await asyncio.wait_for(
-            asyncio.to_thread(parse_feed, source.name, got.data, url=got.url, headers=got.headers,
-                              truncated=got.truncated),
-            source.parse_timeout.total_seconds(),
-        )
-    except TimeoutError as exc:
-        # The parsing thread cannot be stopped; it finishes in the background and is discarded.
+        if pool is not None:
+            entries, warnings = await pool.run(parse_feed, source.name, got.data, url=got.url,
+                                               headers=got.headers, truncated=got.truncated, timeout=budget)
+        else:
+            entries, warnings = await asyncio.wait_for(
+                asyncio.to_thread(parse_feed, source.name, got.data, url=got.url, headers=got.headers,
+                                  truncated=got.truncated), budget)
+    except (TimeoutError, ParseBudgetExceeded) as exc:
         raise SourceError(
-            source.name, f"parsing took longer than {source.parse_timeout.total_seconds():g}s "
-            f"({len(got.data)} bytes)", "raise the source's parse_timeout, or lower max_bytes",
+            source.name, f"parse exceeded {budget:g} s budget: the feed may be hostile or huge "
+            f"({len(got.data)} bytes)", "raise the source's parse_timeout if the feed is just large",
         ) from exc
+    except WorkerDied as exc:
+        raise SourceError(source.name, f"the parser process died on this feed ({len(got.data)} bytes): "
+                          "it may be hostile (an entity bomb) or corrupt") from exc
     for warning in warnings:
         log.debug("%s: %s", source.name, warning)
     return FetchResult(entries, etag=got.etag, last_modified=got.last_modified, warnings=warnings,
