@@ -180,6 +180,9 @@ class Pipeline:
 
                 result: Any = await asyncio.to_thread(poll_files, source)
             else:
+                from monitor.sources.parsepool import CURRENT_POOL
+
+                CURRENT_POOL.set(self.parse_pool())
                 fetch_source = source
                 if state.permanent_url:
                     fetch_source = source.model_copy(update={"url": state.permanent_url})
@@ -192,7 +195,7 @@ class Pipeline:
                     from monitor.sources.feeds import fetch_feed
 
                     result = await fetch_feed(fetch_source, client, etag=state.etag,
-                                              last_modified=state.last_modified, pool=self.parse_pool())
+                                              last_modified=state.last_modified)
         except SourceError as exc:
             message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
             return await self.in_worker(self._failed, source, state, report, message), None

@@ -15,6 +15,7 @@ import re
 import time
 import xml.sax
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ import feedparser
 from monitor.errors import SourceError
 from monitor.models import GeoPoint, RawEntry
 from monitor.sources.charset import repair_charset
-from monitor.sources.xmlguard import screen_doctype
+from monitor.sources.xmlguard import AUTHOR_TEXT_MAX, cap_author_fields, screen_doctype
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +248,11 @@ def parse_feed(
     screened = screen_doctype(data)
     if screened.warning:
         warnings.append(screened.warning)
+    capped, cut = cap_author_fields(screened.data)
+    if cut:
+        warnings.append(f"{cut} author field{'s' if cut > 1 else ''} longer than {AUTHOR_TEXT_MAX} bytes cut short "
+                        "(such fields make feedparser's e-mail regex run for seconds)")
+        screened = replace(screened, data=capped)
     repaired = repair_charset(screened.data, hdrs.get("content-type"))
     if repaired.warning:
         warnings.append(repaired.warning)

@@ -30,7 +30,7 @@ from monitor.config import FeedSource
 from monitor.errors import SourceError
 from monitor.models import RawEntry
 from monitor.sources.feedparsing import parse_feed
-from monitor.sources.parsepool import ParseBudgetExceeded, ParsePool, WorkerDied
+from monitor.sources.parsepool import CURRENT_POOL, ParseBudgetExceeded, ParsePool, WorkerDied
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch_feed", "make_client", "parse_feed"]
 
@@ -234,6 +234,7 @@ async def fetch_feed(
         log.debug("%s: %s", source.name, "not modified" if got.not_modified else "gone (410)")
         return got
     budget = source.parse_timeout.total_seconds()
+    pool = pool or CURRENT_POOL.get()
     try:
         if pool is not None:
             entries, warnings = await pool.run(parse_feed, source.name, got.data, url=got.url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import multiprocessing
 import os
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 # A document that needs more than this much memory to parse is hostile or broken.
 WORKER_MEMORY_BYTES = 1536 * 1024 * 1024
 DEFAULT_WORKERS = 2
+
+
+# The pool of the poll in progress: set by the pipeline around a fetch, so that every parser a
+# source uses (feeds and the official presets' own) runs in it without threading a parameter
+# through each preset.
+CURRENT_POOL: contextvars.ContextVar[ParsePool | None] = contextvars.ContextVar("parse_pool", default=None)
 
 
 class ParseBudgetExceeded(Exception):

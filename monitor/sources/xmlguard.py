@@ -222,3 +222,35 @@ def screen_doctype(data: bytes) -> Screened:
     # "utf-16"/"utf-32" write back the BOM their decoding consumed
     out = cut.encode("latin-1" if codec is None else codec)
     return Screened(out, f"removed a DOCTYPE declaring {reason}; nothing was fetched or expanded")
+
+
+# feedparser runs its e-mail regex over author fields; on crafted text it is quadratic (feedparser
+# issue #562: 8 KB costs about a second). No real author, creator or e-mail field is near 1 KB, so
+# longer ones are cut before parsing, with a byte regex that is linear in the document.
+AUTHOR_TEXT_MAX = 1024
+_AUTHOR_FIELD = re.compile(
+    rb"(<(?:[\w.-]+:)?(?:author|creator|contributor|managingeditor|webmaster|name|email|publisher)\b[^<>]{0,512}>)"
+    rb"([^<]{%d,})" % (AUTHOR_TEXT_MAX + 1),
+    re.IGNORECASE,
+)
+
+
+def _utf8_prefix(data: bytes, size: int) -> bytes:
+    cut = data[:size]
+    while cut and cut[-1] & 0xC0 == 0x80:  # drop a trailing partial UTF-8 sequence
+        cut = cut[:-1]
+    if cut and cut[-1] >= 0xC0:
+        cut = cut[:-1]
+    return cut
+
+
+def cap_author_fields(data: bytes) -> tuple[bytes, int]:
+    """The document with over-long author-like element texts cut short, and how many were cut."""
+    count = 0
+
+    def cut(m: re.Match[bytes]) -> bytes:
+        nonlocal count
+        count += 1
+        return m.group(1) + _utf8_prefix(m.group(2), AUTHOR_TEXT_MAX)
+
+    return _AUTHOR_FIELD.sub(cut, data), count

@@ -18,6 +18,7 @@ import httpx
 from monitor.config import FeedSource
 from monitor.errors import SourceError
 from monitor.sources import feeds
+from monitor.sources.parsepool import CURRENT_POOL, ParseBudgetExceeded, WorkerDied
 
 JSON_ACCEPT = "application/json, text/json;q=0.9, */*;q=0.1"
 
@@ -80,12 +81,20 @@ def load_json(source_name: str, doc: Document) -> Any:
 
 
 async def parse_in_thread(source: FeedSource, fn: Any, *args: Any) -> Any:
-    """Run a parser off the event loop, bounded by the source's ``parse_timeout``."""
+    """Run a parser off the event loop, bounded by the source's ``parse_timeout``: in the poll's
+    worker processes where there are some (killed past the budget), else in a thread."""
+    budget = source.parse_timeout.total_seconds()
+    pool = CURRENT_POOL.get()
     try:
-        return await asyncio.wait_for(asyncio.to_thread(fn, *args), source.parse_timeout.total_seconds())
-    except TimeoutError as exc:
-        raise SourceError(source.name, f"parsing took longer than {source.parse_timeout.total_seconds():g}s",
-                          "raise the source's parse_timeout, or lower max_bytes") from exc
+        if pool is not None:
+            return await pool.run(fn, *args, timeout=budget)
+        return await asyncio.wait_for(asyncio.to_thread(fn, *args), budget)
+    except (TimeoutError, ParseBudgetExceeded) as exc:
+        raise SourceError(source.name, f"parse exceeded {budget:g} s budget: the document may be hostile or huge",
+                          "raise the source's parse_timeout if it is just large") from exc
+    except WorkerDied as exc:
+        raise SourceError(source.name, "the parser process died on this document: it may be hostile or corrupt") \
+            from exc
 
 
 async def fetch_json_entries(source: Any, client: httpx.AsyncClient, *, etag: str | None,
