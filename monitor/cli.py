@@ -533,7 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(args: argparse.Namespace) -> None:
     from monitor.logs import configure_logging
 
-    configure_logging(debug=getattr(args, "debug", False), fmt=getattr(args, "log_format", "text"))
+    # The daemon reports each event (polls that stored something, digests, reloads); tools only warn.
+    configure_logging(debug=getattr(args, "debug", False), fmt=getattr(args, "log_format", "text"),
+                      events=args.command == "run")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

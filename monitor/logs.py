@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure_logging(*, debug: bool = False, fmt: str = "text") -> None:
+def configure_logging(*, debug: bool = False, fmt: str = "text", events: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -29,7 +29,7 @@ def configure_logging(*, debug: bool = False, fmt: str = "text") -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.setLevel(logging.DEBUG if debug else logging.INFO if events else logging.WARNING)
     if not debug:
         for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtplib"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
