@@ -21,7 +21,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check monitor tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest
 
 bench: install
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
