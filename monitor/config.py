@@ -178,6 +178,8 @@ class SmtpConfig(Strict):
     password: SecretStr | None = None
     sender: str = "Advisory Monitor <monitor@localhost>"
     timeout: Duration = timedelta(seconds=30)
+    # Concurrent sends open up to this many connections, each reused across digests.
+    connections: int = Field(default=4, ge=1, le=32)
     # A CA bundle for a relay whose certificate a private CA signed; unset = the system's CAs.
     ca_file: RelPath | None = None
 

@@ -29,7 +29,7 @@ class DeliverySession:
 
     def __init__(self, smtp: SmtpConfig | None) -> None:
         self.smtp = smtp
-        self._smtp: email.SmtpConnection | None = None
+        self._smtp: email.SmtpPool | None = None
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> DeliverySession:
@@ -43,12 +43,12 @@ class DeliverySession:
     def sender(self) -> str:
         return self.smtp.sender if self.smtp is not None else DEFAULT_SENDER
 
-    def smtp_connection(self) -> email.SmtpConnection:
+    def smtp_connection(self) -> email.SmtpPool:
         if self.smtp is None:
             raise DeliveryError("an email target needs an smtp: section in the config", retryable=False,
                                 hint="add smtp: {host: ..., port: ..., sender: ...} to the config")
         if self._smtp is None:
-            self._smtp = email.SmtpConnection(self.smtp)
+            self._smtp = email.SmtpPool(self.smtp, self.smtp.connections)
         return self._smtp
 
     def http_client(self) -> httpx.AsyncClient:

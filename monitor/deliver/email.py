@@ -109,6 +109,40 @@ class SmtpConnection:
         return {rcpt: f"{reply.code} {reply.message}" for rcpt, reply in refused.items()}
 
 
+class SmtpPool:
+    """Up to ``size`` connections to one server, opened as concurrent sends need them and reused
+    across digests: one connection serialises every send, a few overlap their round trips."""
+
+    def __init__(self, config: SmtpConfig, size: int = 4) -> None:
+        self.config = config
+        self.size = max(1, size)
+        self._all: list[SmtpConnection] = []
+        self._idle: asyncio.Queue[SmtpConnection] = asyncio.Queue()
+
+    @property
+    def where(self) -> str:
+        return f"{self.config.host}:{self.config.port}"
+
+    @property
+    def connects(self) -> int:
+        return sum(c.connects for c in self._all)
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> dict[str, str]:
+        if self._idle.empty() and len(self._all) < self.size:
+            connection = SmtpConnection(self.config)
+            self._all.append(connection)
+        else:
+            connection = await self._idle.get()
+        try:
+            return await connection.send(sender, recipients, data)
+        finally:
+            self._idle.put_nowait(connection)
+
+    async def close(self) -> None:
+        for connection in self._all:
+            await connection.close()
+
+
 async def _quit(client: aiosmtplib.SMTP) -> None:
     if not client.is_connected:
         return
@@ -154,7 +188,7 @@ def envelope_sender(sender: str) -> str:
     return parseaddr(sender)[1] or sender
 
 
-async def send(connection: SmtpConnection, to: Sequence[str], rendered: RenderedDigest) -> DeliveryOutcome:
+async def send(connection: SmtpConnection | SmtpPool, to: Sequence[str], rendered: RenderedDigest) -> DeliveryOutcome:
     """Send ``rendered`` to ``to`` over ``connection``; raises DeliveryError(retryable=...)."""
     sender = connection.config.sender
     recipients = [addr for _, addr in getaddresses(list(to)) if addr]
