@@ -20,6 +20,7 @@ run: install
 	$(BIN)/advisory-monitor once --config config.example.yaml
 
 test: install
+	bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/python -m pytest
 
