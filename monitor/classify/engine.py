@@ -46,10 +46,11 @@ DEFAULT_SCORING: dict[str, float] = {
     "risk_list": 3.0,  # a threat term in the sentence stating an advisory level
 }
 
-# Record in the automaton: (key length, prefix key, places, term entries, cues), where places is
-# (candidates best first, union of their flags, all nationality nouns, all adjectives, owner country).
+# Record in the automaton: (key length, prefix key, places, terms, cues), where places is
+# (candidates best first, union of their flags, all nationality nouns, all adjectives, owner country)
+# and terms are (threat, weight, risk, combo mask): plain tuples, unpacked once per match.
 Record = tuple[int, bool, tuple[tuple[NameCandidate, ...], int, bool, bool, str] | None,
-               tuple[TermEntry, ...] | None, tuple[tuple[int, int, bool], ...] | None]
+               tuple[tuple[int, float, bool, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
 
 
 @dataclass
@@ -115,7 +116,10 @@ def _actor_pattern(actors: set[str], speech: set[str], gap: set[str]) -> str:
     """Regex matched right after a place name: it names an actor or a speaker, not a location."""
     parts = []
     if actors:
-        parts.append(r"(?: s)?\s+(?:" + _alternation(actors) + r")\b")
+        # "Turkish-made drones", "Saudi-led coalition"; "US and British jets": one actor word serves both.
+        made = r"(?:\s+(?:made|backed|led|based|owned|supplied|built|funded|trained|allied|aligned|controlled))?"
+        both = r"(?:\s+and\s+[a-z]+)?"
+        parts.append(r"(?: s)?" + both + made + r"\s+(?:" + _alternation(actors) + r")\b")
     if speech:
         gaps = r"(?:\s+(?:" + _alternation(gap) + r")){0,3}" if gap else ""
         parts.append(gaps + r"\s+(?:" + _alternation(speech) + r")\b")
@@ -160,7 +164,8 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
             place_rec = (tuple(place), union, all(cd.flags & PEOPLE for cd in place),
                          all(cd.flags & DEMONYM for cd in place), owner_of(place, gaz.order))
         records.append((len(akey), not akey.endswith(" "), place_rec,
-                        tuple(terms) if terms else None, tuple(cues) if cues else None))
+                        tuple((te.threat, te.weight, te.risk, te.mask) for te in terms) if terms else None,
+                        tuple(cues) if cues else None))
         automaton.add_word(akey, len(records) - 1)
     automaton.make_automaton()
     compiled = CompiledRules(sources.version, automaton, records, gaz, tax, frozenset(titles),

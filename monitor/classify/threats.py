@@ -34,6 +34,11 @@ class TermEntry(NamedTuple):
     weight: float  # 0 for an exclusion
     prefix: bool
     risk: bool = False  # names the risk itself: counts in full in an advisory's stated risk list
+    mask: int = 0  # the combo groups (bits, per type) this term belongs to
+
+
+# Most combos a type may have (their groups share one int of bits per type).
+MAX_COMBO_BITS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class ThreatType:
     id: str
     name: str
     threshold: float
+    # One mask per combo: a sentence whose terms cover every bit of one makes a strong hit.
+    combos: tuple[int, ...] = ()
 
 
 @dataclass
@@ -76,6 +83,9 @@ class _ThreatBuilder:
         self.risk_terms: dict[str, set[str]] = {}
         self.raw_excl: dict[str, list[tuple[str, bool, RuleFile, Any, int]]] = {}
         self.regexes: list[tuple[str, str, RuleFile, Any, int]] = []
+        self.combo_bits: dict[str, int] = {}  # bits handed out so far, per type
+        self.combo_masks: dict[str, list[int]] = {}
+        self.term_masks: dict[str, dict[tuple[str, bool], int]] = {}
 
     def build(self) -> Taxonomy:
         for rf in self.sources.files.get("threats.yaml", []):
@@ -121,6 +131,7 @@ class _ThreatBuilder:
                         self.problems.append(rf.problem(items, i, f"threats.{tid}.{section}[{i}]", "empty term"))
                         continue
                     self.raw_terms.setdefault(tid, []).append((key, prefix, weight, rf, items, i))
+            self._read_combos(rf, tid, spec)
             items = as_list(spec.get("risk_terms"))
             for i, term in enumerate(items):
                 key, prefix = _split_term(term)
@@ -145,13 +156,43 @@ class _ThreatBuilder:
                     continue
                 self.regexes.append((tid, str(pattern), rf, items, i))
 
+    def _read_combos(self, rf: RuleFile, tid: str, spec: dict[str, Any]) -> None:
+        """`combos:` lists of term groups. Each group's terms are weak on their own; one term of every
+        group in the same sentence ("gunmen" + "attacked") counts as one strong term."""
+        combos = as_list(spec.get("combos"))
+        for c, combo in enumerate(combos):
+            groups = as_list(combo)
+            where = f"threats.{tid}.combos[{c}]"
+            if len(groups) < 2 or not all(isinstance(g, list) and g for g in groups):
+                self.problems.append(rf.problem(combos, c, where, "a combo is a list of two or more term lists"))
+                continue
+            first = self.combo_bits.get(tid, 0)
+            if first + len(groups) > MAX_COMBO_BITS:
+                self.problems.append(rf.problem(combos, c, where, f"too many combo groups (at most {MAX_COMBO_BITS})"))
+                continue
+            self.combo_bits[tid] = first + len(groups)
+            full = 0
+            masks = self.term_masks.setdefault(tid, {})
+            for g, group in enumerate(groups):
+                bit = 1 << (first + g)
+                full |= bit
+                for i, term in enumerate(group):
+                    key, prefix = _split_term(term)
+                    if not key:
+                        self.problems.append(rf.problem(group, i, f"{where}[{g}][{i}]", "empty term"))
+                        continue
+                    masks[(key, prefix)] = masks.get((key, prefix), 0) | bit
+                    self.raw_terms.setdefault(tid, []).append((key, prefix, 0.0, rf, group, i))
+            self.combo_masks.setdefault(tid, []).append(full)
+
     def _compile_terms(self) -> None:
         for tid, terms in self.raw_terms.items():
             if not self.enabled.get(tid, True):
                 continue
             t = self.index[tid]
             excl = self.raw_excl.get(tid, [])
-            seen: dict[tuple[str, bool], int] = {}
+            merged: dict[tuple[str, bool], float] = {}
+            masks = self.term_masks.get(tid, {})
             for key, prefix, weight, rf, items, i in terms:
                 for ekey, eprefix, _erf, _eitems, _ei in excl:
                     # The longest match wins, so only a term the exclusion covers whole is shadowed.
@@ -162,11 +203,15 @@ class _ThreatBuilder:
                                 f"term {items[i]!r} is shadowed by the exclusion "
                                 f"'{ekey}{'*' if eprefix else ''}' and can never match"))
                         break
-                if (key, prefix) in seen:
-                    continue
-                seen[(key, prefix)] = 1
+                # A phrase listed twice (a term that is also in a combo group) keeps its highest weight.
+                merged[(key, prefix)] = max(weight, merged.get((key, prefix), 0.0))
+            for (key, prefix), weight in merged.items():
                 risk = key in self.risk_terms.get(tid, ())
-                self.tax.terms.setdefault(key, []).append(TermEntry(t, weight, prefix, risk))
+                entry = TermEntry(t, weight, prefix, risk, masks.get((key, prefix), 0))
+                self.tax.terms.setdefault(key, []).append(entry)
+            if tid in self.combo_masks:
+                old = self.tax.types[t]
+                self.tax.types[t] = ThreatType(old.id, old.name, old.threshold, tuple(self.combo_masks[tid]))
             for ekey, eprefix, _rf, _items, _i in excl:
                 self.tax.terms.setdefault(ekey, []).append(TermEntry(t, 0.0, eprefix))
         parts = []
