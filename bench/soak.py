@@ -57,33 +57,56 @@ class GrowingFeeds:
                 + "".join(items) + "</channel></rss>").encode()
 
 
-def rss_kb(pid: int) -> int:
-    total = 0
-    for p in [pid, *children(pid)]:
+def rss_kb(pid: int) -> tuple[int, int]:
+    """Resident kB of the daemon itself, and of its helper processes (forkserver, parse workers)."""
+    own = helpers = 0
+    for p in [pid, *descendants(pid)]:
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         except (OSError, AttributeError):
-            pass
-    return total
+            continue
+        if p == pid:
+            own = kb
+        else:
+            helpers += kb
+    return own, helpers
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren...: forkserver workers are the forkserver's children, not the daemon's."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
 
 
-def cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for p in [pid, *children(pid)]:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of the daemon, and of its helper processes."""
+    own = helpers = 0.0
+    for p in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError):
-            pass
-    return total
+            continue
+        if p == pid:
+            own = used
+        else:
+            helpers += used
+    return own, helpers
 
 
 def main() -> None:
@@ -121,7 +144,8 @@ alerts:
         warm_at = min(60.0, duration / 3)
         started = time.time()
         rss_warm = cpu_warm = None
-        samples = []
+        polls_warm = 0
+        samples: list[tuple[int, int]] = []
         while time.time() - started < duration:
             time.sleep(5)
             samples.append(rss_kb(proc.pid))
@@ -132,8 +156,9 @@ alerts:
         cutoff = time.time() - 30  # items published in the last 30 s may still be on their way
         time.sleep(15)
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
+        code = proc.wait(timeout=20)
         log.close()
+        errors = [line for line in (Path(work) / "log").read_text().splitlines() if " ERROR " in line]
     delivered = peers.delivered()
     peers.close()
     with growing.lock:
@@ -143,11 +168,22 @@ alerts:
     latencies = sorted(delivered[t] - w for t, w in due.items() if t in delivered)
     p50 = statistics.median(latencies) if latencies else float("nan")
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else float("nan")
-    cpu_per_poll = (cpu_end - (cpu_warm or 0)) / max(1, polls_end - polls_warm) * 1000
+    n_polls = max(1, polls_end - polls_warm)
+    warm_cpu = cpu_warm or (0.0, 0.0)
+    cpu_own = (cpu_end[0] - warm_cpu[0]) / n_polls * 1000
+    cpu_helpers = (cpu_end[1] - warm_cpu[1]) / n_polls * 1000
+    warm_rss = rss_warm or (0, 0)
+    after_warm = [own for own, _ in samples[len(samples) // 3:]] or [0]
     print(f"soak: {args.feeds} feeds every {args.every} for {args.minutes:g} min; {len(published)} items published, "
-          f"{len(delivered)} delivered, {len(lost)} of {len(due)} due items lost; RSS after warm-up "
-          f"{(rss_warm or 0) / 1024:.0f} MB, at the end {rss_end / 1024:.0f} MB (daemon + parse workers); "
-          f"CPU per poll {cpu_per_poll:.1f} ms; latency publish->digest p50 {p50:.1f}s p95 {p95:.1f}s")
+          f"{len(delivered)} delivered, {len(lost)} of {len(due)} due items lost; {n_polls} polls after warm-up "
+          f"({n_polls / max(1.0, duration - warm_at):.1f}/s)\n"
+          f"  RSS daemon: after warm-up {warm_rss[0] / 1024:.0f} MB, max after {max(after_warm) / 1024:.0f} MB, "
+          f"at the end {rss_end[0] / 1024:.0f} MB; helper processes (forkserver + parse workers): "
+          f"{warm_rss[1] / 1024:.0f} MB -> {rss_end[1] / 1024:.0f} MB\n"
+          f"  CPU per poll: daemon {cpu_own:.1f} ms + parse workers {cpu_helpers:.1f} ms = "
+          f"{cpu_own + cpu_helpers:.1f} ms\n"
+          f"  latency publish->digest p50 {p50:.1f}s p95 {p95:.1f}s; exit code {code}; "
+          f"{len(errors)} ERROR log lines" + (f" (first: {errors[0]})" if errors else ""))
 
 
 def polls(ops: int) -> int:

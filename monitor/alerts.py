@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from monitor.config import AlertRule, Config, MatchSpec, format_path
+from monitor.config import AlertRule, Config, MatchSpec, format_path, leg_window
 from monitor.errors import ConfigError, Problem
 from monitor.models import Severity
 from monitor.yamlpos import Located, load_located
@@ -53,6 +53,23 @@ class ItemFacts:
     # Official items only: the level (1-4) they state and, for a level change item, its kind.
     level: int | None = None
     advisory_change: str | None = None
+    # Sites the item lies within (monitor/sites.py): name -> km from the site's centre, or None
+    # when the item is about the site's whole country (matches only with include_country).
+    near: Mapping[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A trip's leg as matching sees it: the place (and what lies in it) and when it is current."""
+
+    trip: str
+    index: int
+    place: str
+    opens: datetime  # the leg's start less the lead time
+    closes: datetime  # the leg's end
+
+    def current(self, at: datetime) -> bool:
+        return self.opens <= at < self.closes
 
 
 @dataclass(frozen=True)
@@ -67,11 +84,13 @@ class Match:
     threats: tuple[str, ...]
     keywords: tuple[str, ...]
     rule: CompiledRule = field(repr=False, compare=False)
+    sites: tuple[tuple[str, float | None], ...] = ()
+    legs: tuple[int, ...] = ()  # a trip's legs (indexes) the item is about
 
     @property
     def why(self) -> str:
         """One line for the reader naming the rule and what matched (made only when shown)."""
-        return self.rule.why(self.regions, self.threats, self.keywords, self.severity)
+        return self.rule.why(self.regions, self.threats, self.keywords, self.severity, self.sites)
 
 
 @dataclass
@@ -79,6 +98,8 @@ class _Hits:
     regions: set[str] = field(default_factory=set)
     threats: set[str] = field(default_factory=set)
     keywords: set[str] = field(default_factory=set)
+    sites: dict[str, float | None] = field(default_factory=dict)
+    legs: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,9 @@ class Condition:
     sources: frozenset[str] | None = None
     advisory_change: frozenset[str] | None = None
     min_level: int | None = None
+    sites: frozenset[str] | None = None
+    include_country: bool = False
+    legs: tuple[Leg, ...] | None = None
     any_of: tuple[Condition, ...] = ()
     all_of: tuple[Condition, ...] = ()
     not_: Condition | None = None
@@ -145,6 +169,19 @@ class Condition:
         if self.threats is not None:
             threats = self.threats & item.threats
             if not threats:
+                return False
+        near: dict[str, float | None] = {}
+        if self.sites is not None:
+            near = {s: km for s, km in item.near.items()
+                    if s in self.sites and (km is not None or self.include_country)}
+            if not near:
+                return False
+        legs: set[int] = set()
+        if self.legs is not None:
+            # A leg wants what happens there while it is current: the item's own date decides, so a
+            # match never changes with the clock (a backtest and a live pass agree).
+            legs = {leg.index for leg in self.legs if leg.place in item.regions and leg.current(item.dated)}
+            if not legs:
                 return False
         if self.exclude is not None and self.exclude.pattern.search(item.text):
             return False
@@ -176,18 +213,37 @@ class Condition:
             hits.regions |= local.regions
             hits.threats |= local.threats
             hits.keywords |= local.keywords
+            hits.sites.update(near)
+            hits.sites.update(local.sites)
+            hits.legs |= legs | local.legs
         return True
 
     def region_anchor(self) -> frozenset[str] | None:
         """Region ids of which a matching item must have at least one, or None if it need not."""
         if self.regions is not None:
             return self.regions
+        if self.legs is not None:
+            return frozenset(leg.place for leg in self.legs)
         for child in self.all_of:
             anchor = child.region_anchor()
             if anchor is not None:
                 return anchor
         if self.any_of:
             anchors = [c.region_anchor() for c in self.any_of]
+            if all(a is not None for a in anchors):
+                return frozenset().union(*(a for a in anchors if a is not None))
+        return None
+
+    def site_anchor(self) -> frozenset[str] | None:
+        """Sites of which a matching item must lie near at least one, or None if it need not."""
+        if self.sites is not None:
+            return self.sites
+        for child in self.all_of:
+            anchor = child.site_anchor()
+            if anchor is not None:
+                return anchor
+        if self.any_of:
+            anchors = [c.site_anchor() for c in self.any_of]
             if all(a is not None for a in anchors):
                 return frozenset().union(*(a for a in anchors if a is not None))
         return None
@@ -216,8 +272,11 @@ class CompiledRule:
     def name(self) -> str:
         return self.alert.name
 
-    def why(self, regions: Sequence[str], threats: Sequence[str], keywords: Sequence[str], severity: int) -> str:
+    def why(self, regions: Sequence[str], threats: Sequence[str], keywords: Sequence[str], severity: int,
+            sites: Sequence[tuple[str, float | None]] = ()) -> str:
         parts = []
+        for site, km in sites:
+            parts.append(f"{km:.0f} km from {site}" if km is not None else f"in the country of {site}")
         if regions:
             parts.append("region " + ", ".join(_label(r, self.names) for r in regions))
         if threats:
@@ -239,15 +298,26 @@ def _label(region_id: str, names: dict[str, str]) -> str:
 class Matcher:
     """Every alert rule of a config, compiled and indexed for matching many items at once."""
 
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], sites: Mapping[str, Any] | None = None) -> None:
         self.rules = list(rules)
         self.by_name = {r.name: r for r in self.rules}
+        # The config's sites, resolved (monitor/sites.py Site): what items are located against.
+        self.sites = dict(sites or {})
         self._by_region: dict[str, list[int]] = {}
+        self._by_site: dict[str, list[int]] = {}
         self._by_threat: dict[str, list[int]] = {}
+        # A trip's rule by its legs' places: only a leg current at the item's date makes it a candidate.
+        self._by_leg: dict[str, list[tuple[Leg, int]]] = {}
         self._always: list[int] = []
         for index, rule in enumerate(self.rules):
+            if rule.condition.legs is not None:
+                for leg in rule.condition.legs:
+                    self._by_leg.setdefault(leg.place, []).append((leg, index))
+                continue
             anchor = rule.condition.region_anchor()
             table = self._by_region
+            if anchor is None:
+                anchor, table = rule.condition.site_anchor(), self._by_site
             if anchor is None:
                 anchor, table = rule.condition.threat_anchor(), self._by_threat
             if anchor is None:
@@ -270,6 +340,15 @@ class Matcher:
                 candidates.update(self._by_region.get(region, ()))
             for threat in item.threats:
                 candidates.update(self._by_threat.get(threat, ()))
+            # Candidates by site or by a current leg mostly pass: they are tested once, collecting.
+            likely: set[int] = set()
+            for site in item.near:
+                likely.update(self._by_site.get(site, ()))
+            if self._by_leg:
+                for region in item.regions:
+                    for leg, index in self._by_leg.get(region, ()):
+                        if leg.opens <= item.dated < leg.closes:
+                            likely.add(index)
             for index in candidates:
                 rule = self.rules[index]
                 if wanted is not None and rule.name not in wanted:
@@ -277,12 +356,23 @@ class Matcher:
                 # Most candidates fail: test cheaply first, and collect what matched only on success.
                 if not rule.condition.test(item, None):
                     continue
-                hits = _Hits()
-                rule.condition.test(item, hits)
-                out[rule.name].append(Match(
-                    rule.name, item.id, item.severity, item.dated, tuple(sorted(hits.regions)),
-                    tuple(sorted(hits.threats)), tuple(sorted(hits.keywords, key=str.casefold)), rule))
+                self._add(out, rule, item)
+            for index in likely:
+                rule = self.rules[index]
+                if wanted is None or rule.name in wanted:
+                    self._add(out, rule, item)
         return out
+
+    @staticmethod
+    def _add(out: dict[str, list[Match]], rule: CompiledRule, item: ItemFacts) -> None:
+        hits = _Hits()
+        if not rule.condition.test(item, hits):
+            return
+        out[rule.name].append(Match(
+            rule.name, item.id, item.severity, item.dated, tuple(sorted(hits.regions)),
+            tuple(sorted(hits.threats)), tuple(sorted(hits.keywords, key=str.casefold)), rule,
+            tuple(sorted(hits.sites.items(), key=lambda s: (s[1] is None, s[1] or 0.0))) if hits.sites else (),
+            tuple(sorted(hits.legs)) if hits.legs else ()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +389,9 @@ class _Compiler:
         self.file = file
         self.problems: list[Problem] = []
         self.names: dict[str, str] = {}
+        self.sites: dict[str, Any] = {}
+        self.legs: dict[str, tuple[Leg, ...]] = {}
+        self.trip_paths: dict[str, tuple[str | int, ...]] = {}  # a trip's alert -> where the trip is
 
     def problem(self, path: tuple[str | int, ...], message: str, suggestion: str | None = None) -> None:
         line, col = (self.located.position(path) if self.located else None) or (None, None)
@@ -317,6 +410,9 @@ class _Compiler:
             sources=self.source_set(spec.sources, (*path, "sources")) if spec.sources else None,
             advisory_change=frozenset(spec.advisory_change) if spec.advisory_change else None,
             min_level=spec.min_level,
+            sites=self.site_set(spec.sites, (*path, "sites")) if spec.sites else None,
+            include_country=spec.include_country,
+            legs=self.trip_legs(spec.trips, (*path, "trips")) if spec.trips else None,
             any_of=tuple(self.condition(c, (*path, "any", i), False) for i, c in enumerate(spec.any or [])),
             all_of=tuple(self.condition(c, (*path, "all", i), False) for i, c in enumerate(spec.all or [])),
             not_=self.condition(spec.not_, (*path, "not"), False) if spec.not_ is not None else None,
@@ -359,6 +455,53 @@ class _Compiler:
                 return (alike or close)[0]
         return None
 
+    def site_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        for index, name in enumerate(names):
+            if name not in self.sites:
+                close = difflib.get_close_matches(name, sorted(self.sites), n=1, cutoff=0.6)
+                known = ", ".join(sorted(self.sites)) or "none: add them under sites:"
+                self.problem((*path, index), f"no site is named '{name}' (sites: {known})", close[0] if close else None)
+        return frozenset(names)
+
+    def trip_legs(self, names: Sequence[str], path: tuple[str | int, ...]) -> tuple[Leg, ...]:
+        legs: list[Leg] = []
+        for index, name in enumerate(names):
+            if name not in self.legs:
+                close = difflib.get_close_matches(name, sorted(self.legs), n=1, cutoff=0.6)
+                self.problem((*path, index), f"no trip is named '{name}'", close[0] if close else None)
+            legs.extend(self.legs.get(name, ()))
+        return tuple(legs)
+
+    def compile_travel(self) -> None:
+        """Resolve the sites' places and the trips' legs (before the rules that name them)."""
+        from monitor.sites import resolve_site
+
+        for index, spec in enumerate(self.config.sites):
+            site = resolve_site(spec, self.resolver, lambda msg, s=None, i=index: self.problem(
+                ("sites", i, "place"), msg, s))
+            if site is not None:
+                self.sites[spec.name] = site
+        travel = self.config.travel
+        if travel is None:
+            return
+        from monitor.trips import alert_name, resolve_location, target_problems
+
+        for path, message in target_problems(self.config):
+            self.problem(path, message)
+        for t_index, trip in enumerate(travel.trips):
+            self.trip_paths[alert_name(trip.name)] = ("travel", "trips", t_index)
+            legs = []
+            for l_index, leg in enumerate(trip.legs):
+                try:
+                    place = resolve_location(leg.place, self.resolver)
+                except ValueError:
+                    self.problem(("travel", "trips", t_index, "legs", l_index, "place"),
+                                 f"unknown place '{leg.place}'", self._suggest(leg.place))
+                    continue
+                opens, closes = leg_window(leg.from_, leg.to)
+                legs.append(Leg(trip.name, l_index, place, opens - travel.lead, closes))
+            self.legs[trip.name] = tuple(legs)
+
     def threat_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
         for index, name in enumerate(names):
             if name not in self.threats:
@@ -383,14 +526,16 @@ def compile_rules(config: Config, resolver: RegionResolver | None = None,
     """
     file, located = _locate(config, located)
     compiler = _Compiler(config, resolver, threat_types, located, file)
+    compiler.compile_travel()
     rules = []
     for index, alert in enumerate(config.alerts):
-        condition = compiler.condition(alert.match, ("alerts", index, "match"), True)
+        path = compiler.trip_paths.get(alert.name, ("alerts", index, "match"))
+        condition = compiler.condition(alert.match, path, True)
         rules.append(CompiledRule(alert, condition, dict(compiler.names)))
     if compiler.problems:
         raise ConfigError(compiler.problems, hint="regions are ISO codes (AZ, AZ-BA), city slugs (baku-az), "
                           "area slugs (western-asia) or any name the gazetteer knows")
-    return Matcher(rules)
+    return Matcher(rules, compiler.sites)
 
 
 def _locate(config: Config, located: Located | None) -> tuple[str, Located | None]:

@@ -407,6 +407,38 @@ def cmd_advisories(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trips(args: argparse.Namespace) -> int:
+    """Every trip (config and trips folder) with its legs, their state and official level, and
+    the items sent to it; the folder's bad files are listed after them."""
+    from monitor.travel import trip_report
+
+    config = _config(args)
+    store = _store(config)
+    try:
+        dispatcher = _dispatcher(config, store)
+        trips = trip_report(dispatcher.travel, datetime.now(UTC))
+    finally:
+        store.close()
+    problems = dispatcher.travel.plan.problems
+    if args.format == "json":
+        for trip in trips[: args.limit] if args.limit else trips:
+            _emit(json.dumps(trip, ensure_ascii=False))
+    elif not trips:
+        _emit("no trips (add travel: trips: or travel: folder: to the config)")
+    for trip in trips if args.format == "text" else ():
+        who = f" ({trip['traveller']})" if trip["traveller"] else ""
+        _emit(f"{trip['name']}{who}: {trip['items_sent']} items sent, from {trip['from']}")
+        for leg in trip["legs"]:
+            level = f"level {leg['level']} ({leg['level_issuer']})" if leg["level"] else "no official level"
+            state = leg["state"] + ("*" if leg["watched"] and leg["state"] == "upcoming" else "")
+            _emit(f"  {state:<9} {leg['dates']:<26} {leg['name']} ({leg['place']}), {level}")
+    if trips and args.format == "text":
+        _emit("* upcoming within the lead time: its items are sent already")
+    for problem in problems:
+        sys.stderr.write(f"advisory-monitor trips: {problem}\n")
+    return 0
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
@@ -527,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side", [listing])
     p.add_argument("--country", metavar="ISO2", help="only this country (ISO 3166-1 alpha-2, e.g. AZ)")
     add("status", cmd_status, "sources and alerts at a glance", [listing])
+    add("trips", cmd_trips, "trips with their legs, past, active or upcoming, and official levels", [listing])
     return parser
 
 

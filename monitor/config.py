@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 import typing
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from monitor.durations import parse_duration
@@ -232,6 +233,11 @@ Target = Annotated[FileTarget | EmailTarget | WebhookTarget, Field(discriminator
 
 class MatchSpec(Strict):
     regions: list[str] = Field(default_factory=list)
+    # Sites (monitor/sites.py) by name: items within their radius; a whole-country item only with
+    # include_country. Trips (monitor/trips.py) by name: items about a current leg's place.
+    sites: list[str] = Field(default_factory=list)
+    include_country: bool = False
+    trips: list[str] = Field(default_factory=list)
     threats: list[str] = Field(default_factory=list)
     min_severity: Literal["none", "low", "medium", "high", "critical"] = "low"
     keywords: list[str] = Field(default_factory=list)
@@ -318,6 +324,107 @@ class AlertRule(Strict):
     template: RelPath | None = None
 
 
+def _parse_distance(value: Any) -> float:
+    """A distance in km from ``25km``, ``500 m``, ``10 mi`` or a bare number (km)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a distance like 25km, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(km|m|mi)?\s*", str(value).lower())
+    if not match:
+        raise ValueError(f"expected a distance like 25km, 500m or 10mi, got {value!r}")
+    number = float(match.group(1))
+    return number * {"km": 1.0, None: 1.0, "m": 0.001, "mi": 1.609344}[match.group(2)]
+
+
+def _check_radius(km: float) -> float:
+    if not 0 < km <= MAX_SITE_RADIUS_KM:
+        raise ValueError(f"a site's radius must be more than 0 and at most {MAX_SITE_RADIUS_KM:.0f}km, got {km:g}km"
+                         " (for a larger area name a region in match.regions)")
+    return km
+
+
+MAX_SITE_RADIUS_KM = 1000.0
+Radius = Annotated[float, BeforeValidator(_parse_distance), AfterValidator(_check_radius)]
+
+
+class LatLon(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class SiteSpec(Strict):
+    """A place with a radius: ``at: {lat, lon}`` or ``place: <region id or name>`` (a city or region)."""
+
+    name: str
+    at: LatLon | None = None
+    place: str | None = None
+    radius: Radius = 25.0
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SiteSpec:
+        if (self.at is None) == (self.place is None):
+            raise ValueError("give a site exactly one of at: {lat, lon} or place: <city or region>")
+        return self
+
+
+
+class LegSpec(Strict):
+    """One leg of a trip: a place and its dates (a date is a whole day in UTC; ``to`` is inclusive)."""
+
+    place: str
+    from_: datetime | date = Field(alias="from")
+    to: datetime | date
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("to")
+    @classmethod
+    def _ends_after_start(cls, value: datetime | date, info: ValidationInfo) -> datetime | date:
+        start = info.data.get("from_")
+        if start is not None and leg_window(start, value)[1] <= leg_window(start, value)[0]:
+            raise ValueError(f"the leg ends ({value}) before it starts ({start})")
+        return value
+
+
+def leg_window(start: datetime | date, end: datetime | date) -> tuple[datetime, datetime]:
+    """[start, end) of a leg in UTC: a date starts at 00:00 UTC; an end date counts its whole day."""
+    def moment(value: datetime | date, whole_day: bool) -> datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        day = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return day + timedelta(days=1) if whole_day else day
+
+    return moment(start, False), moment(end, True)
+
+
+class TripSpec(Strict):
+    """A traveller's trip: legs with dates; items about a leg's place while it is current."""
+
+    name: str
+    traveller: str = ""
+    email: str | None = None
+    deliver: list[Target] | None = None
+    legs: list[LegSpec] = Field(min_length=1)
+    threats: list[str] = Field(default_factory=list)
+    min_severity: Literal["none", "low", "medium", "high", "critical"] = "low"
+    schedule: Schedule = "immediate"
+    timezone: TimeZone = "UTC"
+
+
+class TravelConfig(Strict):
+    lead: Duration = timedelta(days=3)
+    deliver: list[Target] = Field(default_factory=list)
+    folder: RelPath | None = None
+    trips: list[TripSpec] = Field(default_factory=list)
+
+    @field_validator("trips")
+    @classmethod
+    def _unique_trips(cls, value: list[Any]) -> list[Any]:
+        _require_unique([t.name for t in value], "trip")
+        return value
+
+
 class Config(Strict):
     database: str = Field(default="sqlite:///monitor.db", validate_default=True)
     rules: list[RelPath] = Field(default_factory=list)
@@ -327,6 +434,8 @@ class Config(Strict):
     server: ServerConfig | None = None
     templates: RelPath | None = None
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    sites: list[SiteSpec] = Field(default_factory=list)
+    travel: TravelConfig | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("database")
@@ -341,6 +450,12 @@ class Config(Strict):
     @classmethod
     def _unique_sources(cls, value: list[Any]) -> list[Any]:
         _require_unique([s.name for s in value], "source")
+        return value
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, value: list[Any]) -> list[Any]:
+        _require_unique([s.name for s in value], "site")
         return value
 
     @field_validator("alerts")

@@ -49,6 +49,8 @@ def _watched_files(config_path: Path, config: Config) -> list[Path]:
     for folder in [shipped_rules_dir(), *config.rules]:
         if Path(folder).is_dir():
             files.extend(sorted(Path(folder).rglob("*.yaml")))
+    if config.travel is not None and config.travel.folder is not None and config.travel.folder.is_dir():
+        files.extend(sorted(config.travel.folder.iterdir()))  # a trip added, edited or removed reloads
     return files
 
 
@@ -75,6 +77,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._busy: set[asyncio.Task[Any]] = set()
         self._dispatch_lock = asyncio.Lock()
+        self._dispatch_queued = False
+        self._client: Any = None  # one HTTP client for the daemon's life (connection reuse, one TLS setup)
         self._stamp: tuple[tuple[str, float, int], ...] = ()
         self._last_poll: dict[str, datetime] = {}
 
@@ -92,6 +96,9 @@ class Daemon:
     async def _main(self) -> int:
         self.store = Store.open(self.config.database)
         self.pipeline = Pipeline(self.config, self.store)
+        from monitor.sources.feeds import make_client
+
+        self._client = make_client()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -128,6 +135,8 @@ class Daemon:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=1.0)
+        if self._client is not None:
+            await self._client.aclose()
         if self.pipeline is not None:
             self.pipeline.close()
         if self.store is not None:
@@ -174,7 +183,7 @@ class Daemon:
         if pipeline is None or self._stop.is_set():
             return
         try:
-            reports = await pipeline.ingest([name])
+            reports = await pipeline.ingest([name], client=self._client)
         except MonitorError as exc:
             log.error("poll of %s failed: %s", name, exc)
             self.metrics.source_failures.labels(name).inc()
@@ -210,7 +219,17 @@ class Daemon:
         pipeline = self.pipeline
         if pipeline is None or self._stop.is_set():
             return
-        async with self._dispatch_lock:
+        if self._dispatch_queued:
+            # A pass is already waiting for the lock; it starts after this caller's items were
+            # classified, so it will take them too. Hundreds of polls a minute make one pass each.
+            return
+        self._dispatch_queued = True
+        try:
+            await self._dispatch_lock.acquire()
+        finally:
+            self._dispatch_queued = False
+        try:
+            pipeline = self.pipeline or pipeline  # a reload while waiting: the new config's pass
             try:
                 outcomes = await pipeline.dispatch(force=False)
             except MonitorError as exc:
@@ -220,6 +239,8 @@ class Daemon:
                 self._count(outcome)
             with contextlib.suppress(MonitorError):
                 self.metrics.outbox_pending.set(await pipeline.in_worker(pipeline.outbox_pending))
+        finally:
+            self._dispatch_lock.release()
 
     def _count(self, outcome: Any) -> None:
         for result in outcome.results:

@@ -2,7 +2,11 @@
 
 One pass (``Dispatcher.run``):
 1. match every alert rule against the classified items in its ``max_age`` window and drop the
-   items the alert has claimed before;
+   items the alert has claimed before. A dispatcher looks at the whole window once (its first
+   pass), then keeps the matches still waiting and reads only what was classified since its last
+   pass (classification order is a counter in the store), so a pass costs what is new, not what
+   is stored. What it keeps is a cache: the claims in the outbox stay the authority, and a new
+   dispatcher (a restart, a reload) starts with the whole window again;
 2. for each alert that is due (its schedule, or ``force`` for ``once``; quiet hours hold all but
    urgent items), take up to ``max_items`` of the oldest waiting matches, render the digest, and
    write it with its (alert, item) claims and one pending delivery per target in ONE transaction;
@@ -36,6 +40,7 @@ from monitor.errors import DeliveryError, MonitorError, UsageError
 from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
 from monitor.schedule import is_due, quiet_until
 from monitor.store import DeliveryRecord, DigestRecord, Outbox, Store
+from monitor.travel import Travel
 
 log = logging.getLogger(__name__)
 
@@ -166,31 +171,43 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         resolver = _resolver(engine)
+        # Trips become alert rules here (their folder is read now); sites and trips: monitor/travel.py.
+        self.travel = Travel(config, store, resolver, _threat_types(engine))
+        config = self.config = self.travel.config
         self.matcher: Matcher = compile_rules(config, resolver, _threat_types(engine))
+        self.travel.bind(self.matcher)
         self.alerts = {a.name: a for a in config.alerts}
         self._ancestors = getattr(resolver, "ancestors", None)
         self._expanded: dict[frozenset[str], frozenset[str]] = {}
+        # alert -> item id -> match, for matched items not claimed yet (inside max_age), and the
+        # point of classification order they are up to date with (None: look at the whole window).
+        self._waiting: dict[str, dict[str, Match]] = {}
+        self._mark: int | None = None
 
     # -- matching ------------------------------------------------------------------------------
     def facts(self, now: datetime, alerts: Sequence[AlertRule] | None = None, *,
-              ignore_age: bool = False) -> list[ItemFacts]:
-        """The classified items some alert may still want (the widest max_age window)."""
+              ignore_age: bool = False, after: int | None = None) -> list[ItemFacts]:
+        """The classified items some alert may still want (the widest max_age window); with
+        ``after``, only those classified after that point of classification order."""
         alerts = list(self.config.alerts if alerts is None else alerts)
         ages = [a.max_age for a in alerts]
         since = None if ignore_age or not ages or None in ages else now - max(a for a in ages if a is not None)
-        rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text)
-        official = self._official_facts(since)
-        return [ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
-                          Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
-                          *official.get(r.id, (None, None))) for r in rows]
+        rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text, after=after)
+        official = self._official_facts(since, None if after is None else [r.id for r in rows])
+        return self.travel.locate([ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
+                                             Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
+                                             *official.get(r.id, (None, None))) for r in rows])
 
-    def _official_facts(self, since: datetime | None) -> dict[str, tuple[int, str | None]]:
+    def _official_facts(self, since: datetime | None,
+                        ids: Sequence[str] | None = None) -> dict[str, tuple[int, str | None]]:
         """item id -> (level, change kind) of the official sources' items (advisory_change, min_level)."""
         from monitor.config import OfficialSource
         from monitor.store import AdvisoryLevels
 
         names = [s.name for s in self.config.sources if isinstance(s, OfficialSource)]
-        return AdvisoryLevels(self.store).item_facts(names, since) if names else {}
+        if not names or (ids is not None and not ids):
+            return {}
+        return AdvisoryLevels(self.store).item_facts(names, since, ids)
 
     def _with_ancestors(self, regions: frozenset[str]) -> frozenset[str]:
         """The stored index holds ancestors already; this keeps the hierarchy right for rows
@@ -213,6 +230,38 @@ class Dispatcher:
                     oldest = now - alert.max_age
                     found[alert.name] = [m for m in found[alert.name] if m.dated >= oldest]
         return found
+
+    def waiting(self, now: datetime) -> dict[str, list[Match]]:
+        """alert -> its matches not claimed yet, inside its max_age window (kept between passes)."""
+        alerts = self.config.alerts
+        mark = self.store.classification_mark()  # read first: a later classification is read again, never missed
+        if self._mark is None:
+            found = self.matches(now)
+            waiting: dict[str, dict[str, Match]] = {}
+            for alert in alerts:
+                claimed = self.outbox.claimed(alert.name, [m.item_id for m in found[alert.name]])
+                waiting[alert.name] = {m.item_id: m for m in found[alert.name] if m.item_id not in claimed}
+            self._waiting, self._mark = waiting, mark
+        elif mark != self._mark:
+            facts = self.facts(now, after=self._mark)
+            # A reclassified item is matched afresh: its old matches go first.
+            for table in self._waiting.values():
+                for fact in facts:
+                    table.pop(fact.id, None)
+            found = self.matcher.match(facts, [a.name for a in alerts])
+            for alert in alerts:
+                new = found[alert.name]
+                claimed = self.outbox.claimed(alert.name, [m.item_id for m in new]) if new else {}
+                table = self._waiting.setdefault(alert.name, {})
+                table.update((m.item_id, m) for m in new if m.item_id not in claimed)
+            self._mark = mark
+        for alert in alerts:
+            if alert.max_age is not None:
+                oldest = now - alert.max_age
+                table = self._waiting[alert.name]
+                for item_id in [i for i, m in table.items() if m.dated < oldest]:
+                    del table[item_id]
+        return {a.name: list(self._waiting[a.name].values()) for a in alerts}
 
     def select(self, alert: AlertRule, matches: list[Match], now: datetime, *, force: bool,
                last_sent: datetime | None) -> Selection | None:
@@ -251,7 +300,8 @@ class Dispatcher:
                         timezone=selection.alert.timezone, entries=entries)
         from monitor.digest import render
 
-        return digest, render(digest, selection.alert, templates=self.config.templates)
+        return digest, (self.travel.render(digest, selection.alert)
+                        or render(digest, selection.alert, templates=self.config.templates))
 
     def claim(self, selection: Selection, digest: Digest, rendered: RenderedDigest) -> DigestRecord | None:
         record = DigestRecord(
@@ -284,8 +334,8 @@ class Dispatcher:
         now = self.clock()
         outcomes: dict[str, DigestOutcome] = {}
         notes: list[DigestOutcome] = []
-        last = self.outbox.last_digest_times()
-        found = self.matches(now)
+        last = self.outbox.last_digest_times([a.name for a in self.config.alerts])
+        found = self.waiting(now)
         for alert in self.config.alerts:
             selection = self.select(alert, found[alert.name], now, force=force, last_sent=last.get(alert.name))
             if selection is None:
@@ -302,8 +352,13 @@ class Dispatcher:
                 log.error("alert %s: could not render its digest: %s", alert.name, exc)
                 notes.append(DigestOutcome(alert.name, error=f"digest not built: {exc}"))
                 continue
-            if not digest.entries or self.claim(selection, digest, rendered) is None:
+            if not digest.entries:
                 continue
+            if self.claim(selection, digest, rendered) is None:
+                self._mark = None  # another writer claimed some of these: look at the whole window again
+                continue
+            for entry in digest.entries:
+                self._waiting[alert.name].pop(entry.item.id, None)
             reason = "first digest" if alert.name not in last else "new items"
             log.info("alert %s: digest %s claims %d items (%s)", alert.name, digest.id, len(digest.entries), reason)
             outcome = DigestOutcome(alert.name, digest.id, len(digest.entries), selection.carried)

@@ -7,11 +7,13 @@ copies of stories already stored (exact or near-duplicates).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.dedup import (
+    BAND_KEYS,
     Candidate,
     Fingerprint,
     NearDuplicateIndex,
@@ -19,6 +21,7 @@ from monitor.dedup import (
     fingerprint,
     item_id,
     same_facts,
+    similarity,
 )
 from monitor.extract import Boilerplate, extract
 from monitor.models import Item, RawEntry
@@ -31,6 +34,71 @@ class PollCounts:
     changed: int = 0
     duplicates: int = 0
     unchanged: int = 0
+
+
+def index_keys(fp: Fingerprint) -> list[int]:
+    """A fingerprint's keys in the stored near-duplicate index: each LSH band of its sketch joined
+    with the figures the text names. Two texts are only ever one story when they name the same
+    figures (``same_facts``), so items with other figures never share a bucket: feeds whose items
+    share their wording and differ by a number (every GDACS alert, every "N injured" report) would
+    otherwise fill one bucket with thousands of items, each compared with every new one. Stable
+    across processes (band values are hashes of ints); a collision only adds a candidate that the
+    comparison turns down."""
+    figures = zlib.crc32("\x1f".join(sorted(fp.numbers)).encode())
+    return list(dict.fromkeys(((band ^ (figures << 31)) & _KEY_MASK) for band in fp.sketch[:BAND_KEYS]))
+
+
+_KEY_MASK = (1 << 63) - 1  # a signed 64-bit column on every dialect
+
+
+class StoredIndex:
+    """The near-duplicate index kept in the store (``dedup_keys``) instead of in memory.
+
+    A month of fingerprints in memory grows with every item; here a lookup is one indexed query
+    and the fingerprints of the few candidates it finds are read with it. The items of the poll
+    being planned are kept here until ``written`` hands their keys to the poll's transaction.
+    """
+
+    def __init__(self, store: Store, threshold: float, since: Callable[[], datetime]) -> None:
+        self.store = store
+        self.threshold = threshold
+        self.since = since
+        self._poll: dict[int, list[Candidate]] = {}
+        self._keys: list[tuple[str, int]] = []
+
+    def add(self, candidate: Candidate) -> None:
+        for key in index_keys(candidate.fp):
+            self._poll.setdefault(key, []).append(candidate)
+            self._keys.append((candidate.item_id, key))
+
+    def written(self) -> list[tuple[str, int]]:
+        """The (item id, key) rows of this poll's new items, to be written with them; starts the next poll."""
+        keys, self._keys, self._poll = self._keys, [], {}
+        return keys
+
+    def find(self, source: str, distinct_guid: bool, fp: Fingerprint) -> tuple[Candidate, float] | None:
+        """The earlier item this one copies, with its similarity, or None (as NearDuplicateIndex.find)."""
+        keys = index_keys(fp)
+        stored = self.store.dedup_matches(keys, self.since())
+        order = {key: i for i, key in enumerate(keys)}
+        # Band order, then oldest first: the order in which the in-memory index meets candidates.
+        found = sorted(stored, key=lambda kc: order.get(kc[0], len(order)))
+        found += [(key, c) for key in keys for c in self._poll.get(key, ())]
+        seen: set[str] = set()
+        best: tuple[Candidate, float] | None = None
+        for _, other in found:
+            if other.item_id in seen:
+                continue
+            seen.add(other.item_id)
+            # Entries of one feed with their own guids are distinct by the feed's word.
+            if other.source == source and distinct_guid and other.distinct_guid:
+                continue
+            if len(fp.members & other.fp.members) < self.threshold * min(len(fp.sketch), len(other.fp.sketch)):
+                continue
+            score = similarity(fp, other.fp)
+            if score >= self.threshold and same_facts(fp, other.fp) and (best is None or score > best[1]):
+                best = (other, score)
+        return best
 
 
 def to_item(entry: RawEntry, boilerplate: Boilerplate | None, now: datetime) -> tuple[Item, bool]:
@@ -49,7 +117,7 @@ def to_item(entry: RawEntry, boilerplate: Boilerplate | None, now: datetime) -> 
     return item, bool(entry.guid or entry.link) and entry.path is None
 
 
-def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[RawEntry],
+def plan_poll(store: Store, index: NearDuplicateIndex | StoredIndex | None, entries: Sequence[RawEntry],
               state: SourceState, boilerplate: Boilerplate | None, now: datetime,
               shingle_words: int = 4) -> tuple[PollWrite, PollCounts]:
     """Sort one poll's entries into what the store must write."""
@@ -91,6 +159,8 @@ def plan_poll(store: Store, index: NearDuplicateIndex | None, entries: Sequence[
         if index is not None:
             index.add(Candidate(item.id, item.source, distinct, fp))
         counts.new += 1
+    if isinstance(index, StoredIndex):
+        write.dedup_keys = index.written()
     return write, counts
 
 
@@ -100,7 +170,7 @@ def _fingerprint(item: Item, shingle_words: int) -> Fingerprint:
 
 
 def _original_of(item: Item, distinct: bool, fp: Fingerprint, exact: dict[str, list[Candidate]],
-                 index: NearDuplicateIndex | None) -> tuple[str, float] | None:
+                 index: NearDuplicateIndex | StoredIndex | None) -> tuple[str, float] | None:
     """The stored item this one copies (exactly, or nearly), with the similarity."""
     for same in exact.get(item.content_hash, ()):
         # Entries of one feed with their own guids are distinct items, even with identical text; the

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.config import Config, FeedSource, FilesSource, OfficialSource
-from monitor.dedup import NearDuplicateIndex
 from monitor.errors import MonitorError, SourceError
 from monitor.extract import Boilerplate, load_boilerplate
-from monitor.ingest import PollCounts, plan_poll
+from monitor.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.models import RawEntry
 from monitor.store import SourceState, Store
 
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DEDUP_WINDOW = timedelta(days=30)
+INDEX_PRUNE = timedelta(days=1)
 MAX_BACKOFF = timedelta(hours=6)
 FIRST_BACKOFF = timedelta(seconds=30)
 POLL_CONCURRENCY = 32
@@ -98,7 +98,8 @@ class Pipeline:
         self.clock = clock
         self._boilerplate: Boilerplate | None = None
         self._engine: Any = None
-        self._index: NearDuplicateIndex | None = None
+        self._index: StoredIndex | None = None
+        self._index_pruned: datetime | None = None
         # Store writes, dedup and classification run on one worker thread: the event loop stays
         # free for fetches and the health endpoint, and writes never race each other.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
@@ -121,14 +122,20 @@ class Pipeline:
             self._parse_pool.close()
         self._worker.shutdown(wait=True)
 
-    def dedup_index(self) -> NearDuplicateIndex | None:
-        """The near-duplicate index, loaded from the store once and kept up to date."""
+    def dedup_index(self) -> StoredIndex | None:
+        """The near-duplicate index (kept in the store); keys older than DEDUP_WINDOW are dropped
+        once a day, and a database from before the index was stored has its items filed once."""
         if not self.config.dedup.enabled:
             return None
+        now = self.clock()
         if self._index is None:
-            index = NearDuplicateIndex(threshold=self.config.dedup.threshold)
-            index.extend(self.store.dedup_candidates(self.clock() - DEDUP_WINDOW))
-            self._index = index
+            if self.store.dedup_keys_count() == 0:
+                self.store.add_dedup_keys((c.item_id, key, seen) for c, seen in self.store.dedup_candidates(
+                    now - DEDUP_WINDOW, with_first_seen=True) for key in index_keys(c.fp))
+            self._index = StoredIndex(self.store, self.config.dedup.threshold, lambda: self.clock() - DEDUP_WINDOW)
+        if self._index_pruned is None or now - self._index_pruned > INDEX_PRUNE:
+            self.store.forget_dedup_keys(now - DEDUP_WINDOW)
+            self._index_pruned = now
         return self._index
 
     @property
@@ -138,17 +145,20 @@ class Pipeline:
         return self._boilerplate
 
     # -- ingest --------------------------------------------------------------------------------
-    async def ingest(self, names: Sequence[str] | None = None, *, only_due: bool = False) -> list[SourceReport]:
-        """Poll the enabled sources (all of them, or the due ones) and store what they bring."""
+    async def ingest(self, names: Sequence[str] | None = None, *, only_due: bool = False,
+                     client: Any = None) -> list[SourceReport]:
+        """Poll the enabled sources (all of them, the named ones, or the due ones) and store what
+        they bring. ``client``: an HTTP client the caller keeps (the daemon keeps one for its
+        life: making one costs more than a poll); without it one is made for this call."""
         now = self.clock()
         sources = [s for s in self.config.sources if s.enabled and (names is None or s.name in names)]
-        states = await self.in_worker(self.store.source_states)
+        states = await self.in_worker(self.store.source_states, None if names is None else list(names))
         semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
-        client = None
-        if any(isinstance(s, FeedSource | OfficialSource) for s in sources):
+        own_client = None
+        if client is None and any(isinstance(s, FeedSource | OfficialSource) for s in sources):
             from monitor.sources.feeds import make_client
 
-            client = make_client()
+            client = own_client = make_client()
         try:
             async def one(source: FilesSource | FeedSource) -> tuple[Any, SourceReport, Any]:
                 state = states.get(source.name) or SourceState(name=source.name)
@@ -161,13 +171,14 @@ class Pipeline:
 
             fetched = await asyncio.gather(*(one(s) for s in sources))
         finally:
-            if client is not None:
-                await client.aclose()
+            if own_client is not None:
+                await own_client.aclose()
         reports = []
         # Writes happen one source at a time, each in its own transaction.
         for source, report, outcome in fetched:
             if outcome is not None:
-                await self.in_worker(self._store_poll, source, report, outcome)
+                state = states.get(source.name) or SourceState(name=source.name)
+                await self.in_worker(self._store_poll, source, report, outcome, state)
             reports.append(report)
         return reports
 
@@ -222,9 +233,11 @@ class Pipeline:
         report.error = message
         return report
 
-    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any) -> None:
+    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any,
+                    state: SourceState) -> None:
+        # ``state`` is the row read before the fetch: a source is never polled twice at once, and
+        # only its own poll writes its row.
         now = self.clock()
-        state = self.store.source_state(source.name)
         state.last_attempt = now
         state.last_success = now
         state.consecutive_failures = 0

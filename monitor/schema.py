@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -73,9 +74,14 @@ items = Table(
     Column("fingerprint", JSON),
     Column("distinct_guid", Boolean, nullable=False, default=False),
     Column("version", Integer, nullable=False, default=1),
+    # The rules version of the item's current classification (NULL: none), kept beside the
+    # classification so that finding the items to classify is an index lookup, not an anti-join
+    # over every item.
+    Column("classified_version", String(64)),
     Index("ix_items_source_first_seen", "source", "first_seen"),
     Index("ix_items_first_seen", "first_seen"),
     Index("ix_items_content_hash", "content_hash"),
+    Index("ix_items_classified_version", "classified_version"),
 )
 
 duplicates = Table(
@@ -106,6 +112,17 @@ source_state = Table(
     Column("items_total", Integer, nullable=False, default=0),
 )
 
+# The near-duplicate index's LSH buckets (monitor/ingest.py StoredIndex): a few keys per item, each
+# a band of its sketch combined with the figures it names. Kept here rather than in memory, a
+# month of fingerprints costs the daemon nothing; written in the poll's own transaction.
+dedup_keys = Table(
+    "dedup_keys", metadata,
+    Column("key", BigInteger, nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_dedup_keys_key", "key"),
+)
+
 classifications = Table(
     "classifications", metadata,
     Column("item_id", String(64), ForeignKey("items.id"), primary_key=True),
@@ -114,6 +131,10 @@ classifications = Table(
     Column("countries", JSON, nullable=False),
     Column("data", JSON, nullable=False),
     Column("classified_at", UTCDateTime, nullable=False),
+    # Classification order (a counter in `meta`, never reused): the dispatcher reads only what was
+    # classified after its last look. NULL on rows written before the column existed.
+    Column("seq", Integer),
+    Index("ix_classifications_seq", "seq"),
 )
 
 # One row per region id an item is about, ancestors included, so `--region western-asia` and alert

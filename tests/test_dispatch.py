@@ -475,3 +475,66 @@ def test_crash_between_claim_and_send_resends_the_same_digest(tmp_path: Path, re
     assert [p.name for p in out.iterdir()] == [claimed.id]
     assert once(config).returncode == 0
     assert len(receiver.received) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# One dispatcher kept between passes (the daemon's): it reads only what was classified since its
+# last pass, and a new one (a restart) still finds everything waiting in the outbox's terms.
+
+def test_a_kept_dispatcher_takes_new_items_and_a_new_one_finds_what_waits(tmp_path: Path, store: Store,
+                                                                            receiver: Receiver) -> None:
+    clock = Clock()
+    config = make_config(tmp_path, f"""  - name: a
+    match: {{regions: [AZ], threats: [terrorism]}}
+    schedule: {{every: 1h}}
+    deliver: [{{kind: webhook, url: "{receiver.url}", timeout: 2s}}]
+""")
+    kept = Dispatcher(config, store, clock=clock)
+    add_item(store, "first", clock)
+    asyncio.run(kept.run())
+    add_item(store, "second", clock)
+    add_item(store, "third", clock)
+    clock.advance(timedelta(minutes=10))
+    assert asyncio.run(kept.run()) == []  # not due yet: both wait
+    assert sorted(m.item_id for m in kept.waiting(clock())["a"]) == ["second", "third"]
+    # "third" is classified again (a new version) and no longer matches: it leaves the waiting set.
+    _reclassify(store, "third", ("crime",))
+    clock.advance(timedelta(hours=1))
+    asyncio.run(kept.run())
+    assert [[i["id"] for i in p["items"]] for p in receiver.delivered()] == [["first"], ["second"]]
+    # A crash loses the kept dispatcher; a new one looks at the whole window and sends what waits.
+    add_item(store, "fourth", clock)
+    assert asyncio.run(kept.run()) == []
+    clock.advance(timedelta(hours=1))
+    assert [o.items for o in run(config, store, clock)] == [1]
+    assert asyncio.run(kept.run()) == []  # the kept one learns of the claim from the outbox
+    assert [[i["id"] for i in p["items"]] for p in receiver.delivered()] == [["first"], ["second"], ["fourth"]]
+    assert store.classification_mark() == 5
+
+
+def _reclassify(store: Store, item_id: str, threats: tuple[str, ...]) -> None:
+    cls = Classification(item_id=item_id, title=item_id, source="news", countries=["AZ"], severity=Severity.high,
+                         threats=[ThreatHit(type=t, score=1.0) for t in threats],
+                         regions=[RegionHit(id="baku-az", name="Baku", kind="city", country="AZ", role="primary")],
+                         rules_version="test")
+    store.save_classifications([(cls, BAKU)])
+
+
+def test_a_kept_dispatcher_drops_matches_older_than_max_age(tmp_path: Path, store: Store,
+                                                            receiver: Receiver) -> None:
+    # Matching only (no pass sends): what waits is kept, and leaves when it ages past max_age.
+    clock = Clock()
+    config = make_config(tmp_path, f"""  - name: a
+    match: {{regions: [AZ]}}
+    max_age: 1d
+    deliver: [{{kind: webhook, url: "{receiver.url}", timeout: 2s}}]
+""")
+    kept = Dispatcher(config, store, clock=clock)
+    add_item(store, "old", clock, published=START - timedelta(hours=20))
+    assert [m.item_id for m in kept.waiting(clock())["a"]] == ["old"]  # the first pass: the whole window
+    add_item(store, "new", clock, published=START - timedelta(hours=2))
+    assert sorted(m.item_id for m in kept.waiting(clock())["a"]) == ["new", "old"]  # read since the last pass
+    clock.advance(timedelta(hours=5))
+    assert [m.item_id for m in kept.waiting(clock())["a"]] == ["new"]
+    clock.advance(timedelta(hours=20))
+    assert kept.waiting(clock())["a"] == []

@@ -105,3 +105,19 @@ def test_identical_text_on_another_day_is_another_event_but_a_same_day_copy_is_n
     assert poll("gdacs-a", "DR1", 1) == (1, 0)
     assert poll("gdacs-b", "DR1-copy", 2) == (0, 1)  # the same report syndicated a day later
     assert poll("gdacs-b", "DR2", 28) == (1, 0)  # the same words four weeks on: a new event
+
+
+def test_near_duplicate_index_is_kept_in_the_store_and_filled_for_older_databases(tmp_path: Path) -> None:
+    import sqlite3
+
+    pipeline, articles = _setup(tmp_path)
+    _ingest(pipeline)
+    # A database from before the index was stored: no keys; the first pipeline on it files its items.
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        conn.execute("DELETE FROM dedup_keys")
+    restarted = Pipeline(pipeline.config, pipeline.store, clock=lambda: NOW)
+    seed = (articles / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
+    (articles / "syndicated.txt").write_text(seed.replace("Most Popular", "Trending now"), encoding="utf-8")
+    report = _ingest(restarted)["articles"]
+    assert (report.counts.new, report.counts.duplicates) == (0, 1)  # type: ignore[attr-defined]
+    assert pipeline.store.dedup_keys_count() > 0

@@ -178,6 +178,8 @@ def alert_entry(issuer: str, alert: Any, *, link: str | None = None) -> RawEntry
         title = f"Cancelled: {title}"
     extra: dict[str, Any] = {"cap": {"identifier": identifier, "sender": sender, "msgType": msg_type,
                                      "references": references, "areas": areas}}
+    if info is not None and _text(info, "instruction"):
+        extra["cap"]["instruction"] = _text(info, "instruction")  # a traveller's digest shows it as advice
     if level is not None:
         # CAP areas are never a whole country's standing level: scope "event", parts true.
         extra["advisory"] = Advisory(issuer, None, level, True, label, "event").as_extra()
