@@ -443,6 +443,22 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def _worker_rows(config: Config, store: Store) -> list[dict[str, Any]]:
+    """The live workers sharing a PostgreSQL database and what each holds (none on SQLite)."""
+    from monitor.dialects import divides_by_leases
+    from monitor.store.leases import current_leases, live_workers
+
+    if not divides_by_leases(config.database):
+        return []
+
+    holds: dict[str, list[tuple[str, str]]] = {}
+    for lease in current_leases(store):
+        holds.setdefault(lease.owner, []).append((lease.kind, lease.name))
+    return [{"type": "worker", "name": w.id, "host": w.host, "pid": w.pid, "started": w.started_at,
+             "heartbeat": w.heartbeat, "holds": holds.get(w.id, [])}
+            for w in live_workers(store, config.workers.lease)]
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.store import Outbox
 
@@ -453,9 +469,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         outbox = Outbox(store)
         last = outbox.last_digest_times()
         counts = outbox.delivery_counts()
+        rows: list[dict[str, Any]] = _worker_rows(config, store)
     finally:
         store.close()
-    rows: list[dict[str, Any]] = []
     for source in config.sources:
         state = states.get(source.name)
         rows.append({"type": "source", "name": source.name, "kind": source.kind, "enabled": source.enabled,
@@ -473,6 +489,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         for row in rows:
             _emit(json.dumps(row, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
         return 0
+    workers = [r for r in rows if r["type"] == "worker"]
+    if workers:
+        _emit(f"{'WORKER':<44} {'STARTED':<19}  {'HEARTBEAT':<19}  HOLDS")
+        for row in workers:
+            holds = ", ".join(f"{kind} {name}" for kind, name in row["holds"]) or "-"
+            _emit(f"{row['name']:<44} {_when(row['started']):<19}  {_when(row['heartbeat']):<19}  {holds}")
+        _emit("")
     _emit(f"{'SOURCE':<24} {'LAST OK':<19}  {'FAILS':>5}  {'NEXT POLL':<19}  {'ITEMS':>6}  LAST ERROR")
     for row in rows:
         if row["type"] == "source":
@@ -485,6 +508,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         if row["type"] == "alert":
             _emit(f"{row['name']:<24} {_when(row['last_digest']):<19}  {row['pending']:>7}  {row['failed']:>6}  "
                   f"{row['sent']:>5}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+    from monitor.store.migrate import current, head, upgrade
+
+    config = _config(args)
+    store = Store.open(config.database, migrate=False)
+    try:
+        if args.action == "upgrade":
+            before, after = upgrade(store.engine, config.database)
+            was = f" (was {before or 'unversioned: empty or older'})" if before != after else " (already up to date)"
+            _emit(f"schema at revision {after}{was}")
+        else:
+            revision, code = current(store.engine), head()
+            note = "up to date" if revision == code else f"this program's is {code}; run `advisory-monitor db upgrade`"
+            _emit(f"{revision or 'none (empty, or made before migrations)'} ({note})")
+    finally:
+        store.close()
     return 0
 
 
@@ -559,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side", [listing])
     p.add_argument("--country", metavar="ISO2", help="only this country (ISO 3166-1 alpha-2, e.g. AZ)")
     add("status", cmd_status, "sources and alerts at a glance", [listing])
+    p = add("db", cmd_db, "database schema: upgrade it to this program's, or show its revision")
+    p.add_argument("action", choices=("upgrade", "current"), help="upgrade: migrate in place; current: show revision")
     add("trips", cmd_trips, "trips with their legs, past, active or upcoming, and official levels", [listing])
     return parser
 

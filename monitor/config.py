@@ -204,6 +204,20 @@ class DedupConfig(Strict):
     shingle_words: int = Field(default=4, ge=1, le=10)
 
 
+class WorkersConfig(Strict):
+    """Several daemons on one PostgreSQL database: how long a claim on a source poll or a digest
+    send lasts without renewal (a dead worker's work is taken over that long after it stops)."""
+
+    lease: Duration = timedelta(seconds=30)
+
+    @field_validator("lease")
+    @classmethod
+    def _lease_floor(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=2):
+            raise ValueError("a lease shorter than 2s would lapse between heartbeats")
+        return value
+
+
 class FileTarget(Strict):
     kind: Literal["file"]
     path: RelPath
@@ -434,6 +448,7 @@ class Config(Strict):
     server: ServerConfig | None = None
     templates: RelPath | None = None
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
     sites: list[SiteSpec] = Field(default_factory=list)
     travel: TravelConfig | None = None
     path: Path | None = Field(default=None, exclude=True)

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, load_config
-from monitor.dialects import sqlite_path
+from monitor.dialects import divides_by_leases, sqlite_path
 from monitor.errors import MonitorError
 from monitor.health import HealthServer
 from monitor.lock import lock_for
@@ -65,6 +65,12 @@ def _stamp(files: Iterable[Path]) -> tuple[tuple[str, float, int], ...]:
     return tuple(out)
 
 
+def _first_line(exc: BaseException) -> str:
+    """An error in one log line (a driver's message runs over several)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class Daemon:
     def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
@@ -81,6 +87,7 @@ class Daemon:
         self._client: Any = None  # one HTTP client for the daemon's life (connection reuse, one TLS setup)
         self._stamp: tuple[tuple[str, float, int], ...] = ()
         self._last_poll: dict[str, datetime] = {}
+        self.coordinator: Any = None  # monitor.workers.Coordinator when several workers share PostgreSQL
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -95,7 +102,14 @@ class Daemon:
 
     async def _main(self) -> int:
         self.store = Store.open(self.config.database)
-        self.pipeline = Pipeline(self.config, self.store)
+        beats = None
+        if divides_by_leases(self.config.database):
+            from monitor.workers import Coordinator
+
+            self.coordinator = Coordinator(self.store, self.config.workers.lease, self.metrics)
+            await asyncio.to_thread(self.coordinator.start)
+            beats = asyncio.create_task(self._beat())
+        self.pipeline = Pipeline(self.config, self.store, claims=self.coordinator)
         from monitor.sources.feeds import make_client
 
         self._client = make_client()
@@ -119,8 +133,24 @@ class Daemon:
         await self._stop.wait()
         log.info("stopping")
         watcher.cancel()
+        if beats is not None:
+            beats.cancel()
         await self._shutdown()
         return 0
+
+    async def _beat(self) -> None:
+        """Heartbeat and lease renewal; a database that went away is retried with backoff, and
+        this worker's claims lapse meanwhile, so the others (if they can reach it) take over."""
+        assert self.coordinator is not None
+        delay = self.coordinator.beat_every
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(self.coordinator.beat)
+                delay = self.coordinator.beat_every
+            except Exception as exc:  # the database restarting: log, back off, carry on
+                delay = min(delay * 2, 30.0)
+                log.warning("heartbeat failed, retrying in %.0fs: %s", delay, _first_line(exc))
 
     async def _shutdown(self) -> None:
         if self.scheduler is not None:
@@ -139,6 +169,11 @@ class Daemon:
             await self._client.aclose()
         if self.pipeline is not None:
             self.pipeline.close()
+        if self.coordinator is not None:
+            try:
+                await asyncio.to_thread(self.coordinator.stop)
+            except Exception as exc:  # the database is gone: the claims lapse on their own
+                log.warning("could not release this worker's claims: %s", _first_line(exc))
         if self.store is not None:
             self.store.close()
 
@@ -182,12 +217,32 @@ class Daemon:
         pipeline = self.pipeline
         if pipeline is None or self._stop.is_set():
             return
+        coordinator = self.coordinator
+        if coordinator is not None:
+            enabled = [s for s in self.config.sources if s.enabled]
+            source = next((s for s in enabled if s.name == name), None)
+            if source is None or not coordinator.mine(name, [s.name for s in enabled]):
+                return
+            try:
+                if not await asyncio.to_thread(coordinator.claim_source, name, source.every):
+                    return
+            except Exception as exc:  # the database is away: the next run tries again
+                log.warning("could not claim source %s: %s", name, _first_line(exc))
+                return
         try:
             reports = await pipeline.ingest([name], client=self._client)
         except MonitorError as exc:
             log.error("poll of %s failed: %s", name, exc)
             self.metrics.source_failures.labels(name).inc()
             return
+        except Exception as exc:  # the database went away mid-poll: the next run tries again
+            log.error("poll of %s failed: %s", name, _first_line(exc))
+            self.metrics.source_failures.labels(name).inc()
+            return
+        finally:
+            if coordinator is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(coordinator.release_source, name)
         stored = 0
         for report in reports:
             self.metrics.polls.labels(report.name).inc()
@@ -209,8 +264,8 @@ class Daemon:
             return
         try:
             classified = await pipeline.in_worker(pipeline.classify_pending)
-        except MonitorError as exc:
-            log.error("classification failed, will retry: %s", exc)
+        except Exception as exc:  # MonitorError, or the database gone away: the next poll or tick retries
+            log.error("classification failed, will retry: %s", _first_line(exc))
             return
         self.metrics.items_classified.inc(classified)
         await self.dispatch("new items")
@@ -232,12 +287,12 @@ class Daemon:
             pipeline = self.pipeline or pipeline  # a reload while waiting: the new config's pass
             try:
                 outcomes = await pipeline.dispatch(force=False)
-            except MonitorError as exc:
-                log.error("dispatch (%s) failed, will retry: %s", reason, exc)
+            except Exception as exc:  # MonitorError, or the database gone away: the next tick retries
+                log.error("dispatch (%s) failed, will retry: %s", reason, _first_line(exc))
                 return
             for outcome in outcomes:
                 self._count(outcome)
-            with contextlib.suppress(MonitorError):
+            with contextlib.suppress(Exception):
                 self.metrics.outbox_pending.set(await pipeline.in_worker(pipeline.outbox_pending))
         finally:
             self._dispatch_lock.release()
@@ -267,7 +322,7 @@ class Daemon:
             config = load_config(self.config_path)
             if config.database != self.config.database:
                 raise MonitorError("the database cannot change while running", hint="restart to switch databases")
-            pipeline = Pipeline(config, self.store)  # type: ignore[arg-type]
+            pipeline = Pipeline(config, self.store, claims=self.coordinator)  # type: ignore[arg-type]
             await pipeline.in_worker(pipeline.validate)
         except MonitorError as exc:
             self.metrics.reloads.labels("rejected").inc()
@@ -293,4 +348,8 @@ class Daemon:
                     "last_ok": self._last_poll.get(source.name),
                     "next_poll": job.next_run_time if job else None,
                 }
-        return running, {"status": "ok" if running else "stopped", "pid": os.getpid(), "sources": sources}
+        detail: dict[str, Any] = {"status": "ok" if running else "stopped", "pid": os.getpid(), "sources": sources}
+        if self.coordinator is not None:
+            detail["worker"] = self.coordinator.id
+            detail["live_workers"] = len(self.coordinator.live)
+        return running, detail

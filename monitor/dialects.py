@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -18,7 +20,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pre_ping: after a database restart the pool's dead connections are replaced, not used.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -37,3 +40,33 @@ def sqlite_path(url: str) -> str | None:
     if url.startswith(prefix) and url != "sqlite:///:memory:":
         return url[len(prefix):]
     return None
+
+
+def db_now(conn: Connection) -> Any:
+    """"Now" for lease times: the database's clock where it has one shared by every worker
+    (PostgreSQL's now(), the transaction's start); SQLite serves one process, so the host's."""
+    if conn.dialect.name == "postgresql":
+        return func.now()
+    return datetime.now(UTC)
+
+
+def db_time(conn: Connection) -> datetime:
+    """The value of ``db_now`` (an aware UTC datetime)."""
+    now = db_now(conn)
+    if isinstance(now, datetime):
+        return now
+    value: datetime = conn.execute(select(now)).scalar_one()
+    return value.astimezone(UTC)
+
+
+def serialize(conn: Connection, key: str) -> None:
+    """Make the transactions that call this with one key take turns (until commit). PostgreSQL: a
+    transaction-level advisory lock; SQLite has a single writer already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def divides_by_leases(url: str) -> bool:
+    """Whether several daemons may share this database, dividing the work by leases (PostgreSQL);
+    a SQLite file serves one daemon, held by its lock file."""
+    return not url.startswith("sqlite")

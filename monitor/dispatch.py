@@ -21,6 +21,7 @@ the targets run concurrently, so one target's outage or hang never holds up anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import hashlib
 import logging
@@ -164,8 +165,10 @@ class Dispatcher:
     """Matches, builds, claims and delivers digests for one config and one store."""
 
     def __init__(self, config: Config, store: Store, *, engine: Any = None, clock: Clock = utcnow,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, claims: Any = None) -> None:
         self.config = config
+        # Several workers on one database (monitor/workers.py): a digest's sends are claimed first.
+        self.claims = claims
         self.store = store
         self.outbox = Outbox(store)
         self.clock = clock
@@ -267,6 +270,9 @@ class Dispatcher:
                last_sent: datetime | None) -> Selection | None:
         """The matches that go in the alert's next digest now, or None when it is not due."""
         claimed = self.outbox.claimed(alert.name, [m.item_id for m in matches])
+        kept = self._waiting.get(alert.name, {})
+        for item_id in claimed:  # claimed by another worker since it was matched: no longer waiting
+            kept.pop(item_id, None)
         waiting = sorted((m for m in matches if m.item_id not in claimed), key=lambda m: (m.dated, m.item_id))
         if not waiting:
             return None
@@ -355,7 +361,11 @@ class Dispatcher:
             if not digest.entries:
                 continue
             if self.claim(selection, digest, rendered) is None:
-                self._mark = None  # another writer claimed some of these: look at the whole window again
+                # Another writer (a second worker) claimed some of these first: they leave the
+                # waiting set, the rest wait for the next pass.
+                ids = [m.item_id for m in selection.matches]
+                for item_id in self.outbox.claimed(alert.name, ids):
+                    self._waiting[alert.name].pop(item_id, None)
                 continue
             for entry in digest.entries:
                 self._waiting[alert.name].pop(entry.item.id, None)
@@ -372,6 +382,22 @@ class Dispatcher:
         """Send every pending delivery that is due (all pending ones when ``force``)."""
         outcomes = {} if outcomes is None else outcomes
         due = self.outbox.due_deliveries(None if force else self.clock())
+        if not due:
+            return list(outcomes.values())
+        held: list[str] = []
+        if self.claims is not None:
+            held = [d for d in dict.fromkeys(x.digest_id for x in due) if self.claims.claim_digest(d)]
+            # Read again under the claims: what another worker sent meanwhile is no longer due.
+            mine = set(held)
+            due = [d for d in self.outbox.due_deliveries(None if force else self.clock()) if d.digest_id in mine]
+        try:
+            return await self._deliver(due, outcomes)
+        finally:
+            for digest_id in held:
+                with contextlib.suppress(Exception):  # the database went away: the lease lapses instead
+                    self.claims.release_digest(digest_id)
+
+    async def _deliver(self, due: list[DeliveryRecord], outcomes: dict[str, DigestOutcome]) -> list[DigestOutcome]:
         if not due:
             return list(outcomes.values())
         lanes: dict[tuple[str, str], list[DeliveryRecord]] = {}

@@ -31,5 +31,6 @@ def configure_logging(*, debug: bool = False, fmt: str = "text", events: bool = 
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO if events else logging.WARNING)
     if not debug:
-        for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtplib"):
+        # alembic: our own line says when the schema was upgraded.
+        for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtplib", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -25,5 +25,11 @@ class Metrics:
         self.reloads = Counter("advisory_monitor_config_reloads", "Config reloads, by outcome", ["outcome"],
                                registry=self.registry)
 
+        self.worker_leases = Gauge("advisory_monitor_worker_leases",
+                                   "Leases this worker holds, by kind (several workers on PostgreSQL)", ["kind"],
+                                   registry=self.registry)
+        self.lease_takeovers = Counter("advisory_monitor_lease_takeovers",
+                                       "Claims taken over from a worker whose lease lapsed", registry=self.registry)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

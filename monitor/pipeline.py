@@ -92,10 +92,12 @@ def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]
 class Pipeline:
     """Wires the stages together for one configuration and one store."""
 
-    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow) -> None:
+    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow, claims: Any = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        # monitor.workers.Coordinator where several workers share the database: digest sends are claimed.
+        self.claims = claims
         self._boilerplate: Boilerplate | None = None
         self._engine: Any = None
         self._index: StoredIndex | None = None
@@ -299,7 +301,7 @@ class Pipeline:
 
                     cls = apply_official(cls, item.extra["advisory"])
                 results.append((cls, indexed_regions(cls, engine.ancestors)))
-            total += self.store.save_classifications(results)
+            total += self.store.save_classifications(results, only_pending=True)
 
     # -- one cycle -----------------------------------------------------------------------------
     def dispatcher(self) -> Any:
@@ -308,7 +310,7 @@ class Pipeline:
             from monitor.dispatch import Dispatcher
 
             self._dispatcher = Dispatcher(self.config, self.store, engine=self.classification_engine(),
-                                          clock=self.clock)
+                                          clock=self.clock, claims=self.claims)
         return self._dispatcher
 
     def validate(self) -> None:

@@ -23,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+# The pre-migration schema's number, kept in `meta` for older releases; the schema's version is now
+# its Alembic revision (monitor/migrations/versions/).
 SCHEMA_VERSION = 1
 
 
@@ -231,4 +233,28 @@ advisory_history = Table(
     Column("label", Text, nullable=False),
     Column("item_id", String(64)),  # the change item, for raised/lowered/parts
     Index("ix_advisory_history_issuer_country", "issuer", "country", "observed_at"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Several workers on one PostgreSQL (monitor/store/leases.py): who is alive, and who holds what.
+# Times in both come from the database's clock (now()), so skew between hosts cannot make two
+# workers believe they hold one claim.
+
+workers = Table(
+    "workers", metadata,
+    Column("id", String(120), primary_key=True),  # host:pid:start
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat", UTCDateTime, nullable=False),
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("kind", String(16), primary_key=True),  # source | digest
+    Column("name", String(200), primary_key=True),  # the source's name, the digest's id
+    Column("owner", String(120), nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Index("ix_leases_owner", "owner"),
 )

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import PostgresServer, start_server, unavailable_reason
+
 # aiosmtpd's server threads log each connection's end ("EOF received") at INFO, sometimes after the
 # test that started them has finished and pytest has closed its capture stream; that late write is
 # reported as an error of whichever test runs then. Its warnings and errors still show.
@@ -117,3 +119,29 @@ def corpus_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"corpus not found at {path} (it is not part of the repository)")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: one throwaway server for the session (tests/pg.py), a fresh database per test.
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    yield from start_server()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/monitor.db"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    """A fresh PostgreSQL database (what only PostgreSQL does: leases, advisory locks)."""
+    return pg_server.create_database()

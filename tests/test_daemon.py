@@ -220,3 +220,77 @@ def test_status_prints_sources_and_alerts(tmp_path: Path, hooks: tuple[Hooks, in
     alert = next(r for r in rows if r["type"] == "alert")
     assert source["name"] == "articles" and source["items"] == 1 and source["failures"] == 0
     assert alert["name"] == "mali" and alert["sent"] == 1 and alert["pending"] == 0
+
+
+def _worker_config(tmp_path: Path, database: str, hook_port: int, ops_port: int, name: str) -> Path:
+    sources = "\n".join(f"  - {{name: s{i}, kind: files, path: s{i}, every: 1s}}" for i in range(4))
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"""
+database: {database}
+workers: {{lease: 2s}}
+server: {{host: 127.0.0.1, port: {ops_port}}}
+sources:
+{sources}
+alerts:
+  - name: mali
+    match: {{regions: [ML], threats: [terrorism, kidnapping, armed_conflict, civil_unrest, crime]}}
+    schedule: immediate
+    deliver:
+      - {{kind: webhook, url: "http://127.0.0.1:{hook_port}/hook"}}
+""", encoding="utf-8")
+    return path
+
+
+def _ingested(port: int) -> dict[str, float]:
+    _, body = _get(port, "/metrics") or (0, b"")
+    found: dict[str, float] = {}
+    for line in body.decode().splitlines():
+        if line.startswith("advisory_monitor_items_ingested_total{"):
+            label, value = line.split("} ")
+            found[label.split('"')[1]] = float(value)
+    return found
+
+
+def _live(port: int) -> int:
+    """How many live workers a worker's /healthz says it sees (0: not up yet)."""
+    answer = _get(port, "/healthz")
+    return int(json.loads(answer[1]).get("live_workers", 0)) if answer and answer[0] == 200 else 0
+
+
+def test_two_workers_on_postgresql_share_sources_and_take_over_after_kill_9(
+        tmp_path: Path, hooks: tuple[Hooks, int], pg_url: str) -> None:
+    store, hook_port = hooks
+    for i in range(4):
+        (tmp_path / f"s{i}").mkdir()
+    ops = [_free_port(), _free_port()]
+    configs = [_worker_config(tmp_path, pg_url, hook_port, ops[w], f"worker{w}") for w in range(2)]
+    procs = [_start(configs[w], tmp_path / f"log{w}") for w in range(2)]
+    logs = lambda: "".join((tmp_path / f"log{w}").read_text()[-2000:] for w in range(2))  # noqa: E731
+    try:
+        assert _wait(lambda: all(_live(port) == 2 for port in ops), 30), logs()
+        for i in range(4):
+            _article(tmp_path / f"s{i}", i)
+        assert _wait(lambda: len(store.titles()) == 4, 30), logs()
+        shares = [_ingested(port) for port in ops]
+        assert all(shares) and not set(shares[0]) & set(shares[1]), shares  # divided, no source twice
+        status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(configs[0]),
+                                 "--format", "json"], capture_output=True, text=True, timeout=60)
+        workers = [json.loads(line) for line in status.stdout.splitlines() if '"worker"' in line]
+        assert len(workers) == 2 and {w["pid"] for w in workers} == {p.pid for p in procs}, status.stdout
+        # The first worker dies; an article for one of its sources reaches the webhook through the other.
+        procs[0].kill()
+        procs[0].wait()
+        orphan = sorted(shares[0])[0]
+        _article(tmp_path / orphan, 4)
+        assert _wait(lambda: len(store.titles()) == 5, 30), logs()
+        time.sleep(1)
+        assert all(len(keys) == 1 for keys in store.titles().values()), store.titles()
+        assert _ingested(ops[1]).get(orphan) == 1.0
+        _, metrics = _get(ops[1], "/metrics") or (0, b"")
+        assert 'advisory_monitor_worker_leases{kind="source"}' in metrics.decode()
+        assert "advisory_monitor_lease_takeovers_total" in metrics.decode()
+    finally:
+        if procs[0].poll() is None:
+            procs[0].kill()
+            procs[0].wait()
+        assert _stop(procs[1]) == 0

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -173,8 +174,8 @@ def add_item(store: Store, item_id: str, clock: Clock, *, title: str | None = No
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path}/monitor.db")
+def store(database_url: str) -> Iterator[Store]:
+    s = Store.open(database_url)
     yield s
     s.close()
 
@@ -538,3 +539,23 @@ def test_a_kept_dispatcher_drops_matches_older_than_max_age(tmp_path: Path, stor
     assert [m.item_id for m in kept.waiting(clock())["a"]] == ["new"]
     clock.advance(timedelta(hours=20))
     assert kept.waiting(clock())["a"] == []
+
+
+def test_dispatchers_of_several_workers_racing_claim_each_item_once(tmp_path: Path, store: Store) -> None:
+    clock = Clock()
+    config = make_config(tmp_path, """  - name: a
+    match: {regions: [AZ], threats: [terrorism]}
+    schedule: immediate
+    deliver: [{kind: file, path: out}]
+""")
+    workers = [Dispatcher(config, store, clock=clock) for _ in range(4)]
+    for round_ in range(3):
+        for i in range(5):
+            add_item(store, f"r{round_}-{i}", clock)
+        clock.advance(timedelta(seconds=1))
+        with ThreadPoolExecutor(4) as pool:
+            claimed = [c for outcomes, _ in pool.map(lambda d: d.claim_due(), workers) for c in outcomes.values()]
+        assert sum(c.items for c in claimed) == 5  # every new item, in one digest or another, once
+        assert all(not d.waiting(clock())["a"] for d in workers)  # the losers forgot what others claimed
+    outbox = Outbox(store)
+    assert len(outbox.claimed("a", [f"r{r}-{i}" for r in range(3) for i in range(5)])) == 15

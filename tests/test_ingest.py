@@ -15,13 +15,14 @@ SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _setup(tmp_path: Path, extra_sources: str = "") -> tuple[Pipeline, Path]:
+def _setup(tmp_path: Path, extra_sources: str = "", database: str | None = None) -> tuple[Pipeline, Path]:
     articles = tmp_path / "articles"
     articles.mkdir()
     for seed in SEEDS.glob("*.txt"):
         shutil.copy(seed, articles)
+    database = database or f"sqlite:///{tmp_path}/m.db"
     config = parse_config(
-        f"database: sqlite:///{tmp_path}/m.db\nsources:\n  - {{name: articles, kind: files, path: {articles}}}\n"
+        f"database: {database}\nsources:\n  - {{name: articles, kind: files, path: {articles}}}\n"
         + extra_sources, str(tmp_path / "c.yaml"), base=tmp_path)
     return Pipeline(config, Store.open(config.database), clock=lambda: NOW), articles
 
@@ -30,17 +31,19 @@ def _ingest(pipeline: Pipeline) -> dict[str, object]:
     return {r.name: r for r in asyncio.run(pipeline.ingest())}
 
 
-def test_first_poll_stores_then_rerun_changes_nothing(tmp_path: Path) -> None:
-    pipeline, _ = _setup(tmp_path)
+def test_first_poll_stores_then_rerun_changes_nothing(tmp_path: Path, database_url: str) -> None:
+    pipeline, _ = _setup(tmp_path, database=database_url)
     first = _ingest(pipeline)["articles"]
     assert first.counts.new == 2  # type: ignore[attr-defined]
     again = _ingest(pipeline)["articles"]
     assert (again.counts.new, again.counts.unchanged) == (0, 2)  # type: ignore[attr-defined]
     assert pipeline.store.count_items() == 2
+    pipeline.close()
+    pipeline.store.close()
 
 
-def test_changed_file_is_a_new_version_of_the_same_item(tmp_path: Path) -> None:
-    pipeline, articles = _setup(tmp_path)
+def test_changed_file_is_a_new_version_of_the_same_item(tmp_path: Path, database_url: str) -> None:
+    pipeline, articles = _setup(tmp_path, database=database_url)
     _ingest(pipeline)
     target = articles / "002_9a1e7f0ded39d068.txt"
     target.write_text(target.read_text(encoding="utf-8").replace("September 19", "September 20"), encoding="utf-8")
@@ -50,10 +53,12 @@ def test_changed_file_is_a_new_version_of_the_same_item(tmp_path: Path) -> None:
     assert len(items) == 2
     changed = next(i for i in items if i.guid == "002_9a1e7f0ded39d068.txt")
     assert changed.version == 2 and "September 20" in changed.text
+    pipeline.close()
+    pipeline.store.close()
 
 
-def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path) -> None:
-    pipeline, articles = _setup(tmp_path)
+def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path, database_url: str) -> None:
+    pipeline, articles = _setup(tmp_path, database=database_url)
     _ingest(pipeline)
     seed = (articles / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
     (articles / "syndicated.txt").write_text(seed.replace("Most Popular", "Trending now"), encoding="utf-8")
@@ -65,6 +70,8 @@ def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path) -> None
     # Seen again: still recorded once, nothing new.
     report = _ingest(pipeline)["articles"]
     assert report.counts.new == 0 and pipeline.store.count_items() == 2  # type: ignore[attr-defined]
+    pipeline.close()
+    pipeline.store.close()
 
 
 def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:

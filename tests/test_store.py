@@ -1,5 +1,6 @@
-"""The store on real SQLite files: finding what to classify, classification order, the stored
-near-duplicate index, and opening a database made before these columns existed."""
+"""The store on real SQLite files and a real PostgreSQL server: finding what to classify,
+classification order, the stored near-duplicate index, and opening a database made before these
+columns existed."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def _add(store: Store, *ids: str) -> None:
     store.write_poll(PollWrite(state=store.source_state("news"), new=[StoredEntry(_item(i), None, False) for i in ids]))
 
 
-def test_unclassified_follows_versions_and_new_versions_of_items(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+def test_unclassified_follows_versions_and_new_versions_of_items(database_url: str) -> None:
+    store = Store.open(database_url)
     _add(store, "a", "b", "c")
     assert [i.id for i in store.unclassified("v1")] == ["a", "b", "c"]
     _classify(store, "a")
@@ -45,8 +46,8 @@ def test_unclassified_follows_versions_and_new_versions_of_items(tmp_path: Path)
     store.close()
 
 
-def test_classification_order_never_goes_back(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+def test_classification_order_never_goes_back(database_url: str) -> None:
+    store = Store.open(database_url)
     _add(store, "a", "b")
     assert store.classification_mark() == 0
     _classify(store, "a")
@@ -58,7 +59,7 @@ def test_classification_order_never_goes_back(tmp_path: Path) -> None:
     _classify(store, "a")
     assert store.classification_mark() == 3
     store.close()
-    reopened = Store.open(f"sqlite:///{tmp_path}/m.db")
+    reopened = Store.open(database_url)
     assert reopened.classification_mark() == 3
     reopened.close()
 
@@ -75,6 +76,8 @@ def test_a_database_from_before_the_new_columns_is_upgraded_in_place(tmp_path: P
         conn.execute("ALTER TABLE items DROP COLUMN classified_version")
         conn.execute("ALTER TABLE classifications DROP COLUMN seq")
         conn.execute("DROP TABLE dedup_keys")
+        for table in ("alembic_version", "workers", "leases"):  # the previous release had no migrations
+            conn.execute(f"DROP TABLE {table}")
     for _ in range(2):  # a second start finds nothing to do
         store = Store.open(f"sqlite:///{path}")
         assert [i.id for i in store.unclassified("v1")] == ["b"]  # "a" keeps its classification
@@ -88,8 +91,8 @@ STORY = ("Protesters clash with police in Lima, Peru. Police used tear gas; {n} 
          "clashes near the congress building, officials said on Monday evening.")
 
 
-def test_stored_index_finds_copies_after_a_restart_and_only_with_the_same_figures(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+def test_stored_index_finds_copies_after_a_restart_and_only_with_the_same_figures(database_url: str) -> None:
+    store = Store.open(database_url)
     original = _item("orig", STORY.format(n=5))
     fp = fingerprint(STORY.format(n=5))
     index = StoredIndex(store, 0.8, lambda: NOW - timedelta(days=30))
@@ -101,7 +104,7 @@ def test_stored_index_finds_copies_after_a_restart_and_only_with_the_same_figure
     assert {k for _, k in write.dedup_keys} == set(index_keys(fp))
     store.write_poll(write)
     store.close()
-    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+    store = Store.open(database_url)
     fresh = StoredIndex(store, 0.8, lambda: NOW - timedelta(days=30))
     copy = fingerprint(STORY.format(n=5) + " Trending now")
     found = fresh.find("wire", False, copy)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, inspect, select, text, union_all, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import schema as t
@@ -85,30 +85,34 @@ class Store:
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Open the database and, unless ``migrate`` is False, bring its schema to the code's
+        (under a lock; a database newer than the code is refused)."""
+        from monitor.store.migrate import upgrade
+
         try:
             engine = make_engine(url)
-            store = cls(engine, url)
-            store._ensure_schema()
+            try:
+                if migrate:
+                    upgrade(engine, url)
+                else:
+                    with engine.connect():
+                        pass  # reach the server now: a bad password is an error here, not later
+            except BaseException:
+                engine.dispose()
+                raise
         except SQLAlchemyError as exc:
-            reason = getattr(exc, "orig", None) or exc
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise StoreError(f"cannot open database {_redact(url)}: {reason}",
+                             hint="check the `database:` URL, that the server is up (PostgreSQL) or that its "
+                                  "folder exists and is writable (SQLite)") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open database {_redact(url)}: {exc}",
                              hint="check the `database:` URL and that its folder exists and is writable") from exc
-        return store
+        return cls(engine, url)
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def _ensure_schema(self) -> None:
-        with self.engine.begin() as conn:
-            t.metadata.create_all(conn)
-            version = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
-            if version is None:
-                conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
-            elif int(version) > t.SCHEMA_VERSION:
-                raise StoreError(f"database schema version {version} is newer than this program's "
-                                 f"({t.SCHEMA_VERSION})", hint="upgrade advisory-monitor")
-            _add_columns(conn)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -297,14 +301,25 @@ class Store:
         with self.engine.connect() as conn:
             return [_row_item(r) for r in conn.execute(query).mappings()]
 
-    def save_classifications(self, results: Iterable[tuple[Classification, Sequence[str]]]) -> int:
-        """Store classifications; each comes with the region ids to index (ancestors included)."""
+    def save_classifications(self, results: Iterable[tuple[Classification, Sequence[str]]], *,
+                             only_pending: bool = False) -> int:
+        """Store classifications; each comes with the region ids to index (ancestors included).
+        ``only_pending``: skip items that already carry a classification by the same rules (another
+        worker classified them since they were read)."""
+        results = list(results)
         now = _now()
         count = 0
         with self.engine.begin() as conn:
-            seq = _counter(conn, "classification_seq")
+            # Locks the counter row until commit (PostgreSQL; SQLite has one writer anyway): writers
+            # take turns, so classification order is commit order and a dispatcher reading "after
+            # its mark" never skips a row that commits late.
+            seq = _counter(conn, "classification_seq", lock=True)
+            pairs = [(c.item_id or "", c.rules_version) for c, _ in results]
+            done = _classified(conn, pairs) if only_pending else set()
             for cls, region_ids in results:
                 assert cls.item_id
+                if (cls.item_id, cls.rules_version) in done:
+                    continue
                 self._forget_classification(conn, [cls.item_id])
                 seq += 1
                 conn.execute(insert(t.classifications).values(
@@ -389,34 +404,22 @@ def _aware(value: datetime | None) -> Any:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _counter(conn: Connection, key: str) -> int:
-    value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+def _counter(conn: Connection, key: str, *, lock: bool = False) -> int:
+    query = select(t.meta.c.value).where(t.meta.c.key == key)
+    value = conn.execute(query.with_for_update() if lock else query).scalar()
     return int(value) if value is not None else 0
+
+
+def _classified(conn: Connection, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of the (item id, rules version) pairs that are the items' current classification."""
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(list({i for i, _ in pairs}), 500):
+        rows = conn.execute(select(t.items.c.id, t.items.c.classified_version).where(t.items.c.id.in_(chunk)))
+        found.update((r.id, r.classified_version) for r in rows if r.classified_version is not None)
+    return found & set(pairs)
 
 
 def _set_counter(conn: Connection, key: str, value: int) -> None:
     done = conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=str(value)))
     if done.rowcount == 0:
         conn.execute(insert(t.meta).values(key=key, value=str(value)))
-
-
-# Columns added after the first release: (table, column, DDL type). create_all makes them in a new
-# database; an older one gets them here, each guarded so that a second start is a no-op.
-_ADDED = [(t.items, "classified_version", "VARCHAR(64)"), (t.classifications, "seq", "INTEGER")]
-
-
-def _add_columns(conn: Connection) -> None:
-    for table, column, ddl in _ADDED:
-        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
-        if column in present:
-            continue
-        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {ddl}"))
-        if column == "classified_version":
-            # Items classified before the column existed are not classified again.
-            conn.execute(update(t.items).values(classified_version=select(t.classifications.c.rules_version)
-                                                .where(t.classifications.c.item_id == t.items.c.id)
-                                                .scalar_subquery()))
-        # Rows of older databases have no classification order: a dispatcher's first full look
-        # at start covers them, and they get one when they are classified again.
-    for index in (*t.items.indexes, *t.classifications.indexes):
-        index.create(conn, checkfirst=True)

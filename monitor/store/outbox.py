@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor import schema as t
+from monitor.dialects import serialize
 from monitor.errors import StoreError
 from monitor.store.core import Store, _aware, _chunks
 
@@ -140,6 +141,15 @@ class Outbox:
         """
         try:
             with self.engine.begin() as conn:
+                # Workers claiming for one alert take turns, so a lost race is found by a read rather
+                # than a failed insert (which would abort the transaction mid-way).
+                serialize(conn, f"digest:{record.alert}")
+                taken = any(conn.execute(select(t.digest_items.c.item_id).where(
+                    t.digest_items.c.alert == record.alert, t.digest_items.c.item_id.in_(chunk))).first()
+                    for chunk in _chunks(list(record.item_ids), 500))
+                if taken:
+                    log.info("digest %s of alert %s lost a race for its items; not written", record.id, record.alert)
+                    return False
                 conn.execute(insert(t.digests).values(
                     id=record.id, alert=record.alert, created_at=record.created_at, item_count=record.item_count,
                     carried=record.carried, subject=record.subject, rendered=record.rendered))
