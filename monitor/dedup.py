@@ -136,21 +136,27 @@ class NearDuplicateIndex:
 
     def find(self, source: str, distinct_guid: bool, fp: Fingerprint) -> tuple[Candidate, float] | None:
         """The earlier item this one copies, with its similarity, or None."""
-        seen: set[str] = set()
-        best: tuple[Candidate, float] | None = None
-        for key in fp.sketch[:BAND_KEYS]:
-            for other in self._bands.get(key, ()):
-                if other.item_id in seen:
-                    continue
-                seen.add(other.item_id)
-                # Entries of one feed with their own guids are distinct by the feed's word.
-                if other.source == source and distinct_guid and other.distinct_guid:
-                    continue
-                # The shared sketch values bound the estimate from above: skip the exact count
-                # for candidates that cannot reach the threshold.
-                if len(fp.members & other.fp.members) < self.threshold * min(len(fp.sketch), len(other.fp.sketch)):
-                    continue
-                score = similarity(fp, other.fp)
-                if score >= self.threshold and same_facts(fp, other.fp) and (best is None or score > best[1]):
-                    best = (other, score)
-        return best
+        candidates = (other for key in fp.sketch[:BAND_KEYS] for other in self._bands.get(key, ()))
+        return best_original(source, distinct_guid, fp, candidates, self.threshold)
+
+
+def best_original(source: str, distinct_guid: bool, fp: Fingerprint, candidates: Iterable[Candidate],
+                  threshold: float) -> tuple[Candidate, float] | None:
+    """Among LSH candidates, the earlier item this one copies best, with its similarity, or None."""
+    seen: set[str] = set()
+    best: tuple[Candidate, float] | None = None
+    for other in candidates:
+        if other.item_id in seen:
+            continue
+        seen.add(other.item_id)
+        # Entries of one feed with their own guids are distinct by the feed's word.
+        if other.source == source and distinct_guid and other.distinct_guid:
+            continue
+        # The shared sketch values bound the estimate from above: skip the exact count for
+        # candidates that cannot reach the threshold.
+        if len(fp.members & other.fp.members) < threshold * min(len(fp.sketch), len(other.fp.sketch)):
+            continue
+        score = similarity(fp, other.fp)
+        if score >= threshold and same_facts(fp, other.fp) and (best is None or score > best[1]):
+            best = (other, score)
+    return best

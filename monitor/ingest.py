@@ -17,11 +17,11 @@ from monitor.dedup import (
     Candidate,
     Fingerprint,
     NearDuplicateIndex,
+    best_original,
     content_hash,
     fingerprint,
     item_id,
     same_facts,
-    similarity,
 )
 from monitor.extract import Boilerplate, extract
 from monitor.models import Item, RawEntry
@@ -84,21 +84,7 @@ class StoredIndex:
         # Band order, then oldest first: the order in which the in-memory index meets candidates.
         found = sorted(stored, key=lambda kc: order.get(kc[0], len(order)))
         found += [(key, c) for key in keys for c in self._poll.get(key, ())]
-        seen: set[str] = set()
-        best: tuple[Candidate, float] | None = None
-        for _, other in found:
-            if other.item_id in seen:
-                continue
-            seen.add(other.item_id)
-            # Entries of one feed with their own guids are distinct by the feed's word.
-            if other.source == source and distinct_guid and other.distinct_guid:
-                continue
-            if len(fp.members & other.fp.members) < self.threshold * min(len(fp.sketch), len(other.fp.sketch)):
-                continue
-            score = similarity(fp, other.fp)
-            if score >= self.threshold and same_facts(fp, other.fp) and (best is None or score > best[1]):
-                best = (other, score)
-        return best
+        return best_original(source, distinct_guid, fp, (c for _, c in found), self.threshold)
 
 
 def to_item(entry: RawEntry, boilerplate: Boilerplate | None, now: datetime) -> tuple[Item, bool]:
