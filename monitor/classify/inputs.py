@@ -49,18 +49,19 @@ def _split_article(raw: str, source: str, boilerplate: Boilerplate | None, html:
 
 
 def _feed_articles(data: bytes, source: str, boilerplate: Boilerplate | None) -> Iterator[Article]:
-    import feedparser
+    # The same hardened parse as the feed source (DOCTYPE screen, capped author fields, charset repair):
+    # a feed file given to `classify` is as untrusted as one fetched by the daemon.
+    from monitor.errors import SourceError
+    from monitor.sources.feedparsing import parse_feed
 
-    parsed = feedparser.parse(data)
-    for entry in parsed.entries:
-        title = " ".join(html_to_text(entry.get("title", "") or "").split())
-        body = ""
-        for content in entry.get("content") or []:
-            if content.get("value"):
-                body = content["value"]
-                break
-        body = body or entry.get("summary", "") or entry.get("description", "") or ""
-        text = html_to_text(body) if looks_like_html(body) or "<" in body else body
+    try:
+        entries, _warnings = parse_feed(source, data)
+    except SourceError as exc:
+        raise UsageError(f"cannot read {source} as a feed: {exc.reason}") from exc
+    for entry in entries:
+        title = " ".join(html_to_text(entry.title).split()) if "<" in entry.title else " ".join(entry.title.split())
+        body = entry.body
+        text = html_to_text(body) if entry.body_is_html or looks_like_html(body) or "<" in body else body
         yield Article(source, title, clean_text(text, boilerplate))
 
 
