@@ -1,8 +1,9 @@
 """Classifying many input paths for ``advisory-monitor classify``: output lines in argument order.
 
-A long list of files is split into chunks classified by worker processes forked after the engine
-has loaded (so they share its memory and pay no start-up), and the chunks' output comes back in
-order. Short lists, stdin, and platforms without fork run in this process.
+A long list of files is split into one share per CPU: this process classifies the first share while
+worker processes, forked after the engine has loaded (so they share its memory and pay no start-up),
+classify the others; their output follows in order. Short lists, stdin, and platforms without fork
+run in this process alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from monitor.extract import Boilerplate
 
 log = logging.getLogger(__name__)
 
-CHUNK = 25  # paths per task: large enough to amortise the round trip, small enough to balance
 MIN_PARALLEL = 200  # below this many paths a pool costs more than it saves
 
 # Set in the parent before forking; the workers read it (fork copies it, no pickling of the engine).
@@ -68,11 +68,18 @@ def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplat
             yield _lines([path], engine, boilerplate, fmt, color)
         return
     _JOB.update(engine=engine, boilerplate=boilerplate, fmt=fmt, color=color)
-    chunks = [list(paths[i:i + CHUNK]) for i in range(0, len(paths), CHUNK)]
+    # This process takes the first share itself and forked workers the others, each share in one
+    # task: an idle parent and small tasks cost a tenth of the throughput (their round trips and
+    # result transfers), measured on 2,000 files.
+    size = -(-len(paths) // jobs)
+    shares = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
     log.debug("classifying %d paths in %d processes", len(paths), jobs)
     ctx = multiprocessing.get_context("fork")
     try:
-        with ctx.Pool(jobs) as pool:
-            yield from pool.imap(_work, chunks)
+        with ctx.Pool(len(shares) - 1) as pool:
+            others = pool.map_async(_work, shares[1:])
+            for path in shares[0]:
+                yield _lines([path], engine, boilerplate, fmt, color)
+            yield from others.get()
     finally:
         _JOB.clear()
