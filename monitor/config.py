@@ -68,10 +68,9 @@ class FilesSource(Strict):
     extensions: tuple[str, ...] = (".txt", ".md", ".html", ".htm")
 
 
-class FeedSource(Strict):
-    """An RSS 0.9x/1.0/2.0 or Atom feed: an http(s) URL, a file:// URL or a local path."""
+class _FetchedSource(Strict):
+    """Keys of every source fetched from a URL: a feed or an official preset."""
 
-    kind: Literal["feed"]
     name: str
     url: str
     every: Duration = timedelta(hours=1)
@@ -92,23 +91,20 @@ class FeedSource(Strict):
         return str(_relative_path(Path(value), info))
 
 
-class OfficialSource(Strict):
+class FeedSource(_FetchedSource):
+    """An RSS 0.9x/1.0/2.0 or Atom feed: an http(s) URL, a file:// URL or a local path."""
+
+    kind: Literal["feed"]
+
+
+class OfficialSource(_FetchedSource):
     """Keys shared by the official advisory presets (monitor/sources/official/): each preset
     fixes its ``kind`` and the issuer's real public endpoint as the default ``url``."""
 
-    name: str
-    url: str
-    every: Duration = timedelta(hours=1)
-    enabled: bool = True
+    # Official endpoints are larger and slower than news feeds.
     timeout: Duration = timedelta(seconds=30)
     max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     parse_timeout: Duration = timedelta(seconds=10)
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _resolve_local(cls, value: str, info: ValidationInfo) -> str:
-        return FeedSource._resolve_local(value, info)
 
 
 class UsStateDeptSource(OfficialSource):
