@@ -146,10 +146,15 @@ def html_to_text(html: str) -> str:
 
 def clean_text(text: str, boilerplate: Boilerplate | None = None) -> str:
     """Normalise whitespace, cut furniture, collapse repeated lines."""
+    return clean_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), boilerplate)
+
+
+def clean_lines(lines: Iterable[str], boilerplate: Boilerplate | None = None) -> str:
+    """``clean_text`` of text already split into lines (no carriage returns left in them)."""
     kept: list[str] = []
     seen_long: set[str] = set()
     body_lines = 0
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for raw in lines:
         line = raw.strip()
         # This runs on every article: the regex only where a line holds something to fold.
         if "  " in line or "\t" in line or (not line.isascii() and _ODD_SPACE.search(line)):

@@ -1,32 +1,31 @@
 """Classifying many input paths for ``advisory-monitor classify``: output lines in argument order.
 
 A long list of files is split into one share per CPU: this process classifies the first share while
-worker processes, forked after the engine has loaded (so they share its memory and pay no start-up),
-classify the others; their output follows in order. Short lists, stdin, and platforms without fork
-run in this process alone.
+forked children (forked after the engine has loaded, so they share its memory and pay no start-up)
+classify the others, each writing its finished output into a pipe that this process copies out in
+order. Short lists, stdin, and platforms without fork run in this process alone.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import orjson
 
 from monitor.classify.inputs import analysis_json, read_articles, render_text
 from monitor.classify.scorer import Engine
+from monitor.errors import UsageError
 from monitor.extract import Boilerplate
 
 log = logging.getLogger(__name__)
 
-MIN_PARALLEL = 200  # below this many paths a pool costs more than it saves
-
-# Set in the parent before forking; the workers read it (fork copies it, no pickling of the engine).
-_JOB: dict[str, Any] = {}
+MIN_PARALLEL = 200  # below this many paths a child costs more than it saves
+# The first byte a child writes says how its share went.
+_OK, _USAGE, _FAILED = b"0", b"1", b"2"
 
 
 def _lines(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str,
@@ -43,10 +42,6 @@ def _lines(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None
     return "".join(line + "\n" for line in out)
 
 
-def _work(paths: list[str]) -> str:
-    return _lines(paths, _JOB["engine"], _JOB["boilerplate"], _JOB["fmt"], _JOB["color"])
-
-
 def default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -54,32 +49,73 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _fork_share(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str,
+                color: bool) -> tuple[int, int]:
+    """(child pid, read end of its pipe). The child writes a status byte and its output, then exits."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    code = 1
+    try:
+        os.close(read_end)
+        try:
+            payload = _OK + _lines(paths, engine, boilerplate, fmt, color).encode()
+        except UsageError as exc:
+            payload = _USAGE + str(exc).encode()
+        except Exception as exc:  # reported by the parent, with the child's reason
+            payload = _FAILED + repr(exc).encode()
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        code = 0
+    finally:
+        # Never back into the caller's stack (a test runner, the CLI): the child only classifies.
+        os._exit(code)
+
+
+def _collect(pid: int, read_end: int) -> str:
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    status, body = data[:1], data[1:].decode()
+    if status == _OK:
+        return body
+    if status == _USAGE:
+        raise UsageError(body)
+    raise RuntimeError(f"a classify worker failed: {body or 'it exited without output'}")
+
+
 def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str = "json",
                    color: bool = False, jobs: int = 0) -> Iterator[str]:
     """Output text for each path, in order (a feed path gives one line per entry)."""
     jobs = jobs or default_jobs()
     # The engine's hundreds of thousands of objects live as long as the process: keep the cyclic
-    # collector from walking them again and again, and forked workers from copying their pages.
+    # collector from walking them again and again, and forked children from copying their pages.
     gc.freeze()
-    parallel = (jobs > 1 and len(paths) >= MIN_PARALLEL and "-" not in paths
-                and "fork" in multiprocessing.get_all_start_methods())
+    parallel = jobs > 1 and len(paths) >= MIN_PARALLEL and "-" not in paths and hasattr(os, "fork")
     if not parallel:
         for path in paths:
             yield _lines([path], engine, boilerplate, fmt, color)
         return
-    _JOB.update(engine=engine, boilerplate=boilerplate, fmt=fmt, color=color)
-    # This process takes the first share itself and forked workers the others, each share in one
-    # task: an idle parent and small tasks cost a tenth of the throughput (their round trips and
-    # result transfers), measured on 2,000 files.
+    # This process takes the first share itself and each child one other share, whole: small tasks
+    # and a pool's round trips and result pickling cost a tenth of the throughput on 2,000 files.
     size = -(-len(paths) // jobs)
-    shares = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
-    log.debug("classifying %d paths in %d processes", len(paths), jobs)
-    ctx = multiprocessing.get_context("fork")
+    shares = [paths[i:i + size] for i in range(size, len(paths), size)]
+    log.debug("classifying %d paths in %d processes", len(paths), len(shares) + 1)
+    children: list[tuple[int, int]] = []
     try:
-        with ctx.Pool(len(shares) - 1) as pool:
-            others = pool.map_async(_work, shares[1:])
-            for path in shares[0]:
-                yield _lines([path], engine, boilerplate, fmt, color)
-            yield from others.get()
+        for share in shares:
+            children.append(_fork_share(share, engine, boilerplate, fmt, color))
+        for path in paths[:size]:
+            yield _lines([path], engine, boilerplate, fmt, color)
+        while children:
+            pid, read_end = children[0]
+            text = _collect(pid, read_end)
+            children.pop(0)
+            yield text
     finally:
-        _JOB.clear()
+        for pid, read_end in children:  # stopped early (an error, a closed stdout): no orphans
+            os.kill(pid, signal.SIGKILL)
+            os.close(read_end)
+            os.waitpid(pid, 0)

@@ -88,9 +88,11 @@ def scan_key(name: str, prefix: bool = False) -> str:
 # A sentence ends at . ! ? followed by white space, a closing quote or the end (not after a lone
 # capital, as in "U.S. Embassy"), or at a line break; the white space after it belongs to no sentence.
 # One regex does it all in C: a Python loop over every full stop cost more than the rest of the scan.
+# Each branch starts with its own literal so that the regex engine skips ahead to those four
+# characters instead of trying the pattern at every position (twice as fast).
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
-_SENTENCE_END = re.compile(
-    rf"(?:[.!?](?<![\W\d_][{_UPPER}].)(?<!^[{_UPPER}].)(?=[ \t\n\"'”’)\]])|\n)[ \t\n]*")
+_ENDS_SENTENCE = rf"(?<![\W\d_][{_UPPER}].)(?<!^[{_UPPER}].)(?=[ \t\n\"'”’)\]])"
+_SENTENCE_END = re.compile(rf"(?:\.{_ENDS_SENTENCE}|!{_ENDS_SENTENCE}|\?{_ENDS_SENTENCE}|\n)[ \t\n]*")
 
 
 _MATCH_END = re.Match.end

@@ -8,14 +8,14 @@ rendering of a classification.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from monitor.errors import UsageError
-from monitor.extract import Boilerplate, clean_text, html_to_text, looks_like_html
+from monitor.extract import Boilerplate, clean_lines, clean_text, html_to_text, looks_like_html
 from monitor.models import Classification
 
 _FEED_STARTS = (b"<?xml", b"<rss", b"<feed", b"<rdf")
@@ -40,11 +40,11 @@ def _is_feed(data: bytes) -> bool:
 def _split_article(raw: str, source: str, boilerplate: Boilerplate | None, html: bool) -> Article:
     if html:
         raw = html_to_text(raw)
-    lines = raw.replace("\r\n", "\n").split("\n")
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for i, line in enumerate(lines):
         if line.strip():
             title = " ".join(line.split())
-            return Article(source, title, clean_text("\n".join(lines[i + 1:]), boilerplate))
+            return Article(source, title, clean_lines(lines[i + 1:], boilerplate))
     return Article(source, "", "")
 
 
@@ -65,6 +65,18 @@ def _feed_articles(data: bytes, source: str, boilerplate: Boilerplate | None) ->
         yield Article(source, title, clean_text(text, boilerplate))
 
 
+def _read_bytes(path: str) -> bytes:
+    # Plain file descriptors: pathlib's and open()'s layers cost twice the read itself on 3 KB files.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_articles(path: str, boilerplate: Boilerplate | None) -> Iterator[Article]:
     """The articles in one path argument (``-`` is stdin)."""
     if path == "-":
@@ -72,13 +84,12 @@ def read_articles(path: str, boilerplate: Boilerplate | None) -> Iterator[Articl
         source = "stdin"
         suffix = ""
     else:
-        p = Path(path)
         try:
-            data = p.read_bytes()
+            data = _read_bytes(path)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         source = path
-        suffix = p.suffix.lower()
+        suffix = os.path.splitext(path)[1].lower()
     if _is_feed(data):
         yield from _feed_articles(data, source, boilerplate)
         return
