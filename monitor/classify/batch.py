@@ -110,10 +110,8 @@ def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplat
         for path in paths[:size]:
             yield _lines([path], engine, boilerplate, fmt, color)
         while children:
-            pid, read_end = children[0]
-            text = _collect(pid, read_end)
-            children.pop(0)
-            yield text
+            pid, read_end = children.pop(0)
+            yield _collect(pid, read_end)
     finally:
         for pid, read_end in children:  # stopped early (an error, a closed stdout): no orphans
             os.kill(pid, signal.SIGKILL)

@@ -77,3 +77,16 @@ def test_rules_check_and_test_commands(capsys: pytest.CaptureFixture[str], tmp_p
 def test_unreadable_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["classify", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_unreadable_path_in_a_workers_share_is_a_usage_error(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    paths = []
+    for i in range(240):
+        p = tmp_path / f"{i:03d}.txt"
+        p.write_text(f"Floods in Kenya {i}\n\nFloods hit Kenya.", encoding="utf-8")
+        paths.append(str(p))
+    paths[-1] = str(tmp_path / "missing.txt")  # in the second share: a forked child reads it
+    assert main(["classify", "--jobs", "2", *paths]) == 2
+    captured = capsys.readouterr()
+    assert "cannot read" in captured.err and "missing.txt" in captured.err
