@@ -109,7 +109,29 @@ def _context(sources: RuleSources) -> tuple[set[str], set[str], set[str], str, d
 
 
 def _alternation(words: set[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    """One regex for any of ``words``, as a trie: the regex engine tries a flat list of a hundred
+    alternatives one by one at every place name, but a trie only along the letters that are there.
+    Longer words are tried before their prefixes ("nationals" before "national"), as in a list sorted
+    longest first."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _trie_regex(trie)
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    ends = "" in node
+    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        # Greedy: the longer word first, the word that ends here when it fails.
+        return body + "?" if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{body})?"
+    return body
 
 
 def _actor_pattern(actors: set[str], speech: set[str], gap: set[str]) -> str:
