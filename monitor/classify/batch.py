@@ -1,17 +1,23 @@
 """Classifying many input paths for ``advisory-monitor classify``: output lines in argument order.
 
-A long list of files is split into one share per CPU: this process classifies the first share while
-forked children (forked after the engine has loaded, so they share its memory and pay no start-up)
-classify the others, each writing its finished output into a pipe that this process copies out in
-order. Short lists, stdin, and platforms without fork run in this process alone.
+A long list of files is classified by one process per CPU: this one and children forked after the
+engine has loaded (so they share its memory and pay no start-up). All take chunks of paths from one
+shared counter, so a process slowed by something else on the machine simply takes fewer; children
+append each chunk's output to a file of their own, and this process prints the chunks in order.
+Short lists, stdin, and platforms without fork run in this process alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import multiprocessing
 import os
 import signal
+import struct
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
 
 import orjson
@@ -49,41 +55,98 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _fork_share(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str,
-                color: bool) -> tuple[int, int]:
-    """(child pid, read end of its pipe). The child writes a status byte and its output, then exits."""
-    read_end, write_end = os.pipe()
+class _Claims:
+    """The next unclassified path, shared by the processes: each takes a chunk at a time, smaller as
+    the list runs out, so that they finish together whatever else the machine is doing."""
+
+    def __init__(self, total: int, processes: int) -> None:
+        self.total = total
+        self.processes = processes
+        self._next = multiprocessing.get_context("fork").Value("q", 0)
+
+    def take(self) -> tuple[int, int] | None:
+        with self._next.get_lock():
+            start = self._next.value
+            if start >= self.total:
+                return None
+            end = min(self.total, start + max(_MIN_CHUNK, (self.total - start) // (4 * self.processes)))
+            self._next.value = end
+        return start, end
+
+    def stop(self) -> None:
+        with self._next.get_lock():
+            self._next.value = self.total
+
+
+_MIN_CHUNK = 8
+_HEADER = struct.Struct("<cqqq")  # status, first path index, index after the last, body length
+
+
+def _chunk(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str,
+           color: bool) -> tuple[bytes, str]:
+    try:
+        return _OK, _lines(paths, engine, boilerplate, fmt, color)
+    except UsageError as exc:
+        return _USAGE, str(exc)
+    except Exception as exc:  # reported by the parent, with the worker's reason
+        return _FAILED, repr(exc)
+
+
+def _child(claims: _Claims, out: int, paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None,
+           fmt: str, color: bool) -> None:
+    """A forked child's life: classify chunks until none is left, appending a record for each to ``out``."""
+    while (chunk := claims.take()) is not None:
+        start, end = chunk
+        status, text = _chunk(paths[start:end], engine, boilerplate, fmt, color)
+        body = text.encode()
+        record = memoryview(_HEADER.pack(status, start, end, len(body)) + body)
+        while record:
+            record = record[os.write(out, record):]
+        if status != _OK:
+            return
+
+
+def _fork(claims: _Claims, paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str,
+          color: bool) -> tuple[int, int]:
+    """(child pid, the unlinked file it appends its records to)."""
+    with tempfile.TemporaryFile() as file:
+        out = os.dup(file.fileno())
     pid = os.fork()
     if pid:
-        os.close(write_end)
-        return pid, read_end
+        return pid, out
     code = 1
     try:
-        os.close(read_end)
-        try:
-            payload = _OK + _lines(paths, engine, boilerplate, fmt, color).encode()
-        except UsageError as exc:
-            payload = _USAGE + str(exc).encode()
-        except Exception as exc:  # reported by the parent, with the child's reason
-            payload = _FAILED + repr(exc).encode()
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(payload)
+        _child(claims, out, paths, engine, boilerplate, fmt, color)
         code = 0
     finally:
         # Never back into the caller's stack (a test runner, the CLI): the child only classifies.
         os._exit(code)
 
 
-def _collect(pid: int, read_end: int) -> str:
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    status, body = data[:1], data[1:].decode()
+class _Records:
+    """The complete records a child has appended to its file since the last look."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.offset = 0
+
+    def new(self) -> Iterator[tuple[int, int, str | Exception]]:
+        size = os.fstat(self.fd).st_size
+        while size - self.offset >= _HEADER.size:
+            status, start, end, length = _HEADER.unpack(os.pread(self.fd, _HEADER.size, self.offset))
+            if size - self.offset - _HEADER.size < length:
+                return  # still being written
+            text = os.pread(self.fd, length, self.offset + _HEADER.size).decode() if length else ""
+            self.offset += _HEADER.size + length
+            yield start, end, _outcome(status, text)
+
+
+def _outcome(status: bytes, text: str) -> str | Exception:
     if status == _OK:
-        return body
+        return text
     if status == _USAGE:
-        raise UsageError(body)
-    raise RuntimeError(f"a classify worker failed: {body or 'it exited without output'}")
+        return UsageError(text)
+    return RuntimeError(f"a classify worker failed: {text}")
 
 
 def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str = "json",
@@ -98,22 +161,56 @@ def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplat
         for path in paths:
             yield _lines([path], engine, boilerplate, fmt, color)
         return
-    # This process takes the first share itself and each child one other share, whole: small tasks
-    # and a pool's round trips and result pickling cost a tenth of the throughput on 2,000 files.
-    size = -(-len(paths) // jobs)
-    shares = [paths[i:i + size] for i in range(size, len(paths), size)]
-    log.debug("classifying %d paths in %d processes", len(paths), len(shares) + 1)
-    children: list[tuple[int, int]] = []
+    yield from _in_parallel(paths, engine, boilerplate, fmt, color, jobs)
+
+
+def _in_parallel(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str, color: bool,
+                 jobs: int) -> Iterator[str]:
+    # This process classifies too, taking chunks from the same counter as its children; a chunk's
+    # output waits in `done` until everything before it is out. The children append to files rather
+    # than pipes so that they never wait for this process, which is busy classifying.
+    claims = _Claims(len(paths), jobs)
+    log.debug("classifying %d paths in %d processes", len(paths), jobs)
+    children: dict[int, _Records] = {}
+    running: set[int] = set()
+    done: dict[int, tuple[int, str | Exception]] = {}
+    emitted = 0
     try:
-        for share in shares:
-            children.append(_fork_share(share, engine, boilerplate, fmt, color))
-        for path in paths[:size]:
-            yield _lines([path], engine, boilerplate, fmt, color)
-        while children:
-            pid, read_end = children.pop(0)
-            yield _collect(pid, read_end)
-    finally:
-        for pid, read_end in children:  # stopped early (an error, a closed stdout): no orphans
-            os.kill(pid, signal.SIGKILL)
-            os.close(read_end)
+        for _ in range(jobs - 1):
+            pid, out = _fork(claims, paths, engine, boilerplate, fmt, color)
+            children[pid] = _Records(out)
+            running.add(pid)
+        while emitted < len(paths):
+            chunk = claims.take()
+            if chunk is not None:
+                start, end = chunk
+                status, text = _chunk(paths[start:end], engine, boilerplate, fmt, color)
+                done[start] = (end, _outcome(status, text))
+            else:
+                # Reaped before reading: whatever an exited child wrote is in its file by now.
+                running -= {pid for pid in running if os.waitpid(pid, os.WNOHANG)[0]}
+            for records in children.values():
+                for first, end, outcome in records.new():
+                    done[first] = (end, outcome)
+            if any(isinstance(outcome, Exception) for _end, outcome in done.values()):
+                claims.stop()  # nothing after a failure is printed: no new chunks for anyone
+            if emitted not in done and chunk is None:
+                if not running:
+                    raise RuntimeError("a classify worker exited before finishing its chunk")
+                time.sleep(0.001)
+            while emitted in done:
+                end, outcome = done.pop(emitted)
+                if isinstance(outcome, Exception):
+                    raise outcome
+                yield outcome
+                emitted = end
+        for pid in running:  # finishing: no chunk is left for them
             os.waitpid(pid, 0)
+        running.clear()
+    finally:
+        for pid in running:  # stopped early (an error, a closed stdout): no orphans
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        for records in children.values():
+            os.close(records.fd)
