@@ -44,12 +44,6 @@ class Boilerplate:
     min_lines_before: int = 3
     repeated_line_min_chars: int = 30
 
-    def cuts_here(self, key: str) -> bool:
-        return key in self.cut_phrases or bool(self.cut_regex and self.cut_regex.match(key))
-
-    def drops(self, key: str) -> bool:
-        return key in self.drop_phrases or bool(self.drop_regex and self.drop_regex.match(key))
-
 
 def _line_key(line: str) -> str:
     return _SPACES.sub(" ", line).strip().casefold().rstrip(":").strip()
@@ -151,34 +145,43 @@ def clean_text(text: str, boilerplate: Boilerplate | None = None) -> str:
 
 def clean_lines(lines: Iterable[str], boilerplate: Boilerplate | None = None) -> str:
     """``clean_text`` of text already split into lines (no carriage returns left in them)."""
+    # This runs for every line of every article: names bound once, blank lines leave first.
+    furniture = boilerplate or _NO_FURNITURE
+    cut_phrases, drop_phrases, min_before = furniture.cut_phrases, furniture.drop_phrases, furniture.min_lines_before
+    cut_match = furniture.cut_regex.match if furniture.cut_regex is not None else None
+    drop_match = furniture.drop_regex.match if furniture.drop_regex is not None else None
+    repeat_min = furniture.repeated_line_min_chars
     kept: list[str] = []
     seen_long: set[str] = set()
     body_lines = 0
     for raw in lines:
         line = raw.strip()
-        # This runs on every article: the regex only where a line holds something to fold.
-        if "  " in line or "\t" in line or (not line.isascii() and _ODD_SPACE.search(line)):
+        # The regex only where a line holds something to fold.
+        if line and ("  " in line or "\t" in line or (not line.isascii() and _ODD_SPACE.search(line))):
             line = _SPACES.sub(" ", line).strip()
         if not line:
             if kept and kept[-1]:
                 kept.append("")
             continue
-        if boilerplate is not None:
-            key = line.casefold().rstrip(":").rstrip()
-            # Furniture lines are short: long lines skip the marker tests.
-            if len(key) <= _MARKER_MAX_CHARS:
-                if body_lines >= boilerplate.min_lines_before and boilerplate.cuts_here(key):
-                    break
-                if boilerplate.drops(key):
-                    continue
-            if len(line) >= boilerplate.repeated_line_min_chars:
-                if key in seen_long:
-                    continue
-                seen_long.add(key)
+        key = line.casefold().rstrip(":").rstrip()
+        # Furniture lines are short: long lines skip the marker tests.
+        if len(key) <= _MARKER_MAX_CHARS:
+            if body_lines >= min_before and (key in cut_phrases or (cut_match is not None and cut_match(key))):
+                break
+            if key in drop_phrases or (drop_match is not None and drop_match(key)):
+                continue
+        if len(line) >= repeat_min:
+            if key in seen_long:
+                continue
+            seen_long.add(key)
         kept.append(line)
         body_lines += 1
     # Runs of blank lines were folded above, so one trailing blank at most is left.
     return "\n".join(kept).strip()
+
+
+# Without markers nothing is cut or dropped, and repeated lines are all kept.
+_NO_FURNITURE = Boilerplate(frozenset(), None, frozenset(), None, repeated_line_min_chars=1 << 62)
 
 
 def extract(body: str, *, is_html: bool, boilerplate: Boilerplate | None) -> str:
