@@ -87,7 +87,8 @@ def load_boilerplate(rule_dirs: Iterable[Path] = ()) -> Boilerplate:
             problems.append(Problem(str(file), 1, None, "", "expected a mapping with cut_from/drop_lines"))
             continue
         if data.get("replace"):
-            cut_p.clear(), drop_p.clear(), cut_r.clear(), drop_r.clear()
+            for collected in (cut_p, drop_p, cut_r, drop_r):
+                collected.clear()
         for key in ("min_lines_before", "repeated_line_min_chars"):
             if key in data:
                 settings[key] = int(data[key])

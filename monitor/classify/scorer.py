@@ -200,11 +200,12 @@ class Engine:
         threats, threat_sents = self._threats(full, terms, starts, tlen, sent_factor, level_sents)
         mentions = self._places(full, scan, raw_places, starts, tlen, lede_end, threat_sents)
         regions, countries = self._score_regions(full, mentions)
-        for hit, sents in threats:
-            ids: list[str] = hit["regions"]
-            for m in mentions:
-                if m.sent in sents and not m.actor and m.region is not None and m.region.id not in ids:
-                    ids.append(m.region.id)
+        for threat, sents in threats:
+            ids: list[str] = threat["regions"]
+            for mention in mentions:
+                region = mention.region
+                if mention.sent in sents and not mention.actor and region is not None and region.id not in ids:
+                    ids.append(region.id)
         local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}
         severity, sev_evidence = decide_severity(self.compiled.taxonomy, self.threat_types, full, cues, starts,
                                                  tlen, lede_end, local_sents, partial_sents, sent_factor,
@@ -384,8 +385,8 @@ class Engine:
             elif all_demonym:
                 weight = sc["demonym"]
             elif flags_any & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
-                nxt = scan[e + 1:scan.find(" ", e + 1)]
-                if nxt not in _FUNCTION_WORDS and not nxt.endswith(("ing", "ed")):
+                word_after = scan[e + 1:scan.find(" ", e + 1)]
+                if word_after not in _FUNCTION_WORDS and not word_after.endswith(("ing", "ed")):
                     weight = sc["demonym"]
             if m.actor:
                 weight = min(weight, 1.0) * sc["actor"]
@@ -523,8 +524,8 @@ class Engine:
                 role = "primary" if geo[rid] >= ratio * top * 0.5 else "mentioned"
             else:
                 role = "mentioned"
-            ev = evidence[rid]
-            ev.sort(key=lambda x: x["start"])
+            spans = evidence[rid]
+            spans.sort(key=lambda x: x["start"])
             hits.append({"id": rid, "name": region.name, "kind": region.kind, "country": region.country,
-                         "role": role, "score": round(value, 2), "evidence": ev})
+                         "role": role, "score": round(value, 2), "evidence": spans})
         return hits, primary
