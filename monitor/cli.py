@@ -18,7 +18,7 @@ from monitor import __version__
 
 if TYPE_CHECKING:
     from monitor.config import Config
-    from monitor.store import Store
+    from monitor.store import LevelRow, Store
 
 log = logging.getLogger("monitor")
 
@@ -388,7 +388,7 @@ def cmd_advisories(args: argparse.Namespace) -> int:
 
     order = {s.name: i for i, s in enumerate(config.sources)}
     issuers = sorted({r.issuer for r in rows}, key=lambda name: (order.get(name, len(order)), name))
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, dict[str, LevelRow]] = {}
     for row in rows:
         table.setdefault(row.country, {})[row.issuer] = row
     countries = sorted(table)[: args.limit] if args.limit else sorted(table)
@@ -400,8 +400,8 @@ def cmd_advisories(args: argparse.Namespace) -> int:
     for code in countries:
         cells = []
         for issuer in issuers:
-            row = table[code].get(issuer)
-            cells.append(f"{row.level}{'*' if row.parts else ' '} {row.since:%Y-%m-%d}" if row else "-")
+            level = table[code].get(issuer)
+            cells.append(f"{level.level}{'*' if level.parts else ' '} {level.since:%Y-%m-%d}" if level else "-")
         _emit(f"{code} {country_name(code)[:24]:<25}" + "".join(f"{c:<{width}}" for c in cells))
     _emit("level 1-4 and the date of the last change; * stricter advice for parts of the country")
     return 0

@@ -28,7 +28,7 @@ class HealthServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        sockets = self._server.sockets or []
+        sockets = self._server.sockets or ()
         if sockets:
             self.port = sockets[0].getsockname()[1]
         log.info("health and metrics on http://%s:%s/healthz and /metrics", self.host, self.port)

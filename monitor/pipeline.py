@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.config import Config, FeedSource, FilesSource, OfficialSource
+from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
 from monitor.errors import MonitorError, SourceError
 from monitor.extract import Boilerplate, load_boilerplate
 from monitor.ingest import PollCounts, StoredIndex, index_keys, plan_poll
@@ -162,7 +162,7 @@ class Pipeline:
 
             client = own_client = make_client()
         try:
-            async def one(source: FilesSource | FeedSource) -> tuple[Any, SourceReport, Any]:
+            async def one(source: AnySource) -> tuple[Any, SourceReport, Any]:
                 state = states.get(source.name) or SourceState(name=source.name)
                 if state.gone:
                     return source, SourceReport(source.name, skipped="the server said the feed is gone (410)"), None
@@ -184,7 +184,7 @@ class Pipeline:
             reports.append(report)
         return reports
 
-    async def _fetch(self, source: FilesSource | FeedSource, state: SourceState,
+    async def _fetch(self, source: AnySource, state: SourceState,
                      client: Any) -> tuple[SourceReport, Any]:
         report = SourceReport(source.name)
         try:
@@ -202,7 +202,7 @@ class Pipeline:
                 if isinstance(fetch_source, OfficialSource):
                     from monitor.sources.official import fetch_official
 
-                    result = await fetch_official(fetch_source, client, etag=state.etag,  # type: ignore[arg-type]
+                    result = await fetch_official(fetch_source, client, etag=state.etag,
                                                   last_modified=state.last_modified)
                 else:
                     from monitor.sources.feeds import fetch_feed
@@ -220,7 +220,7 @@ class Pipeline:
         report.not_modified = bool(getattr(result, "not_modified", False))
         return report, result
 
-    def _failed(self, source: FilesSource | FeedSource, state: SourceState, report: SourceReport,
+    def _failed(self, source: AnySource, state: SourceState, report: SourceReport,
                 message: str) -> SourceReport:
         now = self.clock()
         state.last_attempt = now
@@ -235,7 +235,7 @@ class Pipeline:
         report.error = message
         return report
 
-    def _store_poll(self, source: FilesSource | FeedSource, report: SourceReport, result: Any,
+    def _store_poll(self, source: AnySource, report: SourceReport, result: Any,
                     state: SourceState) -> None:
         # ``state`` is the row read before the fetch: a source is never polled twice at once, and
         # only its own poll writes its row.

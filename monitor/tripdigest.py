@@ -61,7 +61,7 @@ def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelt
         found = entry_legs(entry, legs, lead, ancestors)
         # An item about two legs' places (a leg to AZ and one to Baku) shows under the first.
         (groups[found[0]] if found else other).append(view)
-    leg_list = [{
+    leg_list: list[dict[str, Any]] = [{
         "index": leg.index, "place": leg.place, "name": leg.name, "country": leg.country, "state": leg.state,
         "dates": day_text(leg.start, leg.end), "level": leg.level, "level_issuer": leg.level_issuer,
         "advice": leg.advice, "entries": groups[leg.index]} for leg in legs if groups[leg.index]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -438,9 +439,11 @@ class _Builder:
             region = self.gaz.regions[rid]
             return self.names[key][rid][2] + KIND_PRIORITY[region.kind]
 
+        def best_first(key: str, rids: Iterable[str]) -> tuple[str, ...]:
+            return tuple(sorted((r for r in rids if r in self.gaz.regions), key=lambda r: -rank(key, r)))
+
         # Best reading first, as the classifier would take it when the text does not decide.
-        self.gaz.names = {k: tuple(sorted((r for r in v if r in self.gaz.regions), key=lambda r, k=k: -rank(k, r)))
-                          for k, v in self.names.items()}
+        self.gaz.names = {k: best_first(k, v) for k, v in self.names.items()}
         self.gaz.ambiguous = frozenset(self.needs_support | self.person_names)
 
 

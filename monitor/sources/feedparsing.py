@@ -151,7 +151,8 @@ def _raw_entry(source: str, entry: Any) -> RawEntry:
     e: dict[str, Any] = dict(entry)
     extra: dict[str, Any] = {}
     title_detail = e.get("title_detail")
-    title = e.get("title") if isinstance(e.get("title"), str) else ""
+    raw_title = e.get("title")
+    title = raw_title if isinstance(raw_title, str) else ""
     if isinstance(title_detail, Mapping) and title_detail.get("type") in _HTML_TYPES:
         title = _text_of(title)
     guid = _clean(e.get("id")) or None

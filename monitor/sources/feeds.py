@@ -188,7 +188,7 @@ async def _get(
     )
 
 
-def _transport_error(source: FeedSource, exc: httpx.HTTPError) -> SourceError:
+def _transport_error(source: FeedSource, exc: httpx.HTTPError | httpx.InvalidURL) -> SourceError:
     where = source.url
     if isinstance(exc, httpx.TimeoutException):
         kind = {httpx.ConnectTimeout: "connecting", httpx.ReadTimeout: "waiting for data",

@@ -206,6 +206,7 @@ def screen_doctype(data: bytes) -> Screened:
     start = _find_doctype(text, _PROLOG_WINDOW)
     if start is None:
         return Screened(data)
+    reason: str | None
     try:
         end, decls, pe_refs = _read_doctype(text, start)
     except _Unreadable:

@@ -79,6 +79,9 @@ def _upgrade(conn: Connection) -> str | None:
         context.stamp(script, BASELINE)
         before = BASELINE
     target = script.get_current_head()
+    if target is None:
+        raise StoreError(f"no migration scripts found in {MIGRATIONS / 'versions'}",
+                         hint="the installation is incomplete; reinstall advisory-monitor")
     if before == target:
         return found
 

@@ -125,6 +125,7 @@ class Outbox:
     def last_digest_times(self, alerts: Sequence[str] | None = None) -> dict[str, datetime]:
         """alert -> when its latest digest was made (of the given alerts: one index probe each,
         where the whole table's GROUP BY would grow with every digest ever sent)."""
+        rows: Sequence[Sequence[Any]]  # Rows of (alert, time) from the GROUP BY, or (alert, time) pairs
         with self.engine.connect() as conn:
             if alerts is None:
                 rows = conn.execute(select(t.digests.c.alert, func.max(t.digests.c.created_at))
@@ -233,10 +234,10 @@ class Outbox:
             for row in conn.execute(select(t.deliveries).where(t.deliveries.c.digest_id.in_(chunk))
                                     .order_by(t.deliveries.c.target)).mappings():
                 by_id[row["digest_id"]].deliveries.append(_delivery(row))
-            for row in conn.execute(select(t.digest_items.c.digest_id, t.digest_items.c.item_id)
-                                    .where(t.digest_items.c.digest_id.in_(chunk))
-                                    .order_by(t.digest_items.c.position)):
-                by_id[row.digest_id].item_ids.append(row.item_id)
+            for link in conn.execute(select(t.digest_items.c.digest_id, t.digest_items.c.item_id)
+                                     .where(t.digest_items.c.digest_id.in_(chunk))
+                                     .order_by(t.digest_items.c.position)):
+                by_id[link.digest_id].item_ids.append(link.item_id)
 
     def retry_digest(self, digest_id: str, now: datetime) -> int:
         """Make the failed and waiting deliveries of a digest due now; how many there were."""

@@ -53,7 +53,8 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
         state = row.get("advisory-state")
         if not countries.is_iso2(code) or not isinstance(state, int) or not 0 <= state <= 3:
             continue
-        eng = row.get("eng") if isinstance(row.get("eng"), dict) else {}
+        found = row.get("eng")
+        eng = found if isinstance(found, dict) else {}
         level = state + 1
         label = str(eng.get("advisory-text") or CANADA_LABELS[level]).strip()
         name = str(eng.get("name") or row.get("country-eng") or countries.country_name(code))

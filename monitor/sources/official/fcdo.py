@@ -46,7 +46,8 @@ def _date(value: Any) -> datetime | None:
 
 
 def country_of(details: dict[str, Any], title: str = "") -> str | None:
-    country = details.get("country") if isinstance(details.get("country"), dict) else {}
+    found = details.get("country")
+    country = found if isinstance(found, dict) else {}
     for value in (country.get("name"), str(country.get("slug") or "").replace("-", " "),
                   title.removesuffix(" travel advice")):
         if isinstance(value, str) and value and (code := countries.from_name(value)):

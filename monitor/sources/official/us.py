@@ -109,10 +109,11 @@ def parse_api(issuer: str, data: Any) -> list[RawEntry]:
         if not isinstance(row, dict) or not isinstance(row.get("Title"), str):
             continue
         title = " ".join(row["Title"].split())
-        tags = row.get("Category") if isinstance(row.get("Category"), list) else []
+        category, summary, raw_link = row.get("Category"), row.get("Summary"), row.get("Link")
+        tags = category if isinstance(category, list) else []
         tag = next((t for t in tags if isinstance(t, str) and t.strip()), None)
-        body = row.get("Summary") if isinstance(row.get("Summary"), str) else ""
-        link = row.get("Link") if isinstance(row.get("Link"), str) else None
+        body = summary if isinstance(summary, str) else ""
+        link = raw_link if isinstance(raw_link, str) else None
         level_text = title.split(" - ", 1)[1] if " - " in title else ""
         adv = advisory_of(issuer, title, level_text, tag, body)
         extra: dict[str, Any] = {"advisory": adv.as_extra()} if adv else {}
