@@ -1,0 +1,90 @@
+"""The whole configuration file as one model, and the settings that belong to no other part."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from monitor.config.alerting import AlertRule
+from monitor.config.base import Duration, RelPath, Strict, relative_path, require_unique
+from monitor.config.delivery import SmtpConfig
+from monitor.config.sources import AnySource, Source
+from monitor.config.travel import SiteSpec, TravelConfig
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, lt=65536)
+
+
+class DedupConfig(Strict):
+    """Near-duplicate detection: estimated Jaccard similarity of word shingles at or above
+    ``threshold`` makes an item a copy of an earlier one."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.8, gt=0, le=1)
+    shingle_words: int = Field(default=4, ge=1, le=10)
+
+
+class WorkersConfig(Strict):
+    """Several daemons on one PostgreSQL database: how long a claim on a source poll or a digest
+    send lasts without renewal (a dead worker's work is taken over that long after it stops)."""
+
+    lease: Duration = timedelta(seconds=30)
+
+    @field_validator("lease")
+    @classmethod
+    def _lease_floor(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=2):
+            raise ValueError("a lease shorter than 2s would lapse between heartbeats")
+        return value
+
+
+class Config(Strict):
+    database: str = Field(default="sqlite:///monitor.db", validate_default=True)
+    rules: list[RelPath] = Field(default_factory=list)
+    sources: list[Source]
+    smtp: SmtpConfig | None = None
+    alerts: list[AlertRule] = Field(default_factory=list)
+    server: ServerConfig | None = None
+    templates: RelPath | None = None
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    sites: list[SiteSpec] = Field(default_factory=list)
+    travel: TravelConfig | None = None
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("database")
+    @classmethod
+    def _resolve_sqlite(cls, value: str, info: ValidationInfo) -> str:
+        prefix = "sqlite:///"
+        if value.startswith(prefix) and value != "sqlite:///:memory:":
+            return prefix + str(relative_path(Path(value[len(prefix):]), info))
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[Any]) -> list[Any]:
+        require_unique([s.name for s in value], "source")
+        return value
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, value: list[Any]) -> list[Any]:
+        require_unique([s.name for s in value], "site")
+        return value
+
+    @field_validator("alerts")
+    @classmethod
+    def _unique_alerts(cls, value: list[Any]) -> list[Any]:
+        require_unique([a.name for a in value], "alert")
+        return value
+
+    def source(self, name: str) -> AnySource:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
