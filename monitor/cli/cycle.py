@@ -1,0 +1,98 @@
+"""The pipeline's commands: ``once``, ``run``, ``ingest``, and ``items`` to list what was stored."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from monitor.cli.common import emit, instance_lock, load, open_store, print_source_reports
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.pipeline import Pipeline
+
+    config = load(args)
+    with instance_lock(config):
+        store = open_store(config)
+        pipeline = Pipeline(config, store)
+        try:
+            reports = asyncio.run(pipeline.ingest(args.source or None))
+        finally:
+            pipeline.close()
+            store.close()
+    print_source_reports(reports)
+    return 1 if args.strict and any(not r.ok for r in reports) else 0
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.pipeline import Pipeline
+
+    config = load(args)
+    with instance_lock(config):
+        store = open_store(config)
+        pipeline = Pipeline(config, store)
+        try:
+            report = asyncio.run(pipeline.run_once())
+        finally:
+            pipeline.close()
+            store.close()
+    print_source_reports(report.sources)
+    emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
+    for digest in report.digests:
+        # Like a failed source: a delivery that failed is reported on stderr (and kept, and retried).
+        (sys.stderr if getattr(digest, "failed", False) else sys.stdout).write(f"{digest}\n")
+    failed = report.failures + sum(1 for d in report.digests if getattr(d, "failed", False))
+    return 1 if args.strict and failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from monitor.daemon import Daemon
+
+    return Daemon(Path(args.config)).run()
+
+
+def _item_json(item: Any, cls: Any) -> dict[str, Any]:
+    data = {
+        "id": item.id, "source": item.source, "title": item.title, "url": item.url,
+        "published": item.published.isoformat() if item.published else None,
+        "first_seen": item.first_seen.isoformat(), "guid": item.guid, "author": item.author,
+        "categories": item.categories, "version": item.version, "text": item.text,
+    }
+    if item.points:
+        data["points"] = [p.model_dump() for p in item.points]
+    if cls is not None:
+        data["countries"] = cls.countries
+        data["threats"] = [t.type for t in cls.threats]
+        data["severity"] = cls.severity.value
+    return data
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    config = load(args)
+    store = open_store(config)
+    try:
+        items = store.list_items(source=args.source, since=args.since, region=args.region, threat=args.threat,
+                                 limit=args.limit)
+        classes = store.classifications([i.id for i in items])
+    finally:
+        store.close()
+    for item in items:
+        cls = classes.get(item.id)
+        if args.format == "json":
+            emit(json.dumps(_item_json(item, cls), ensure_ascii=False))
+        else:
+            when = (item.published or item.first_seen).strftime("%Y-%m-%d %H:%M")
+            tags = ""
+            if cls is not None:
+                tags = f"  [{','.join(cls.countries) or '-'}; {','.join(t.type for t in cls.threats) or '-'}; " \
+                       f"{cls.severity.value}]"
+            emit(f"{when}  {item.source:<16} {item.title}{tags}")
+    return 0
