@@ -2,10 +2,12 @@
 
 Rules are compiled once (region names resolved to ids, threats and sources checked, keywords
 turned into one regex per condition) and indexed by the regions or threats an item must have, so
-that an item is only tested against the rules that could possibly want it. The hierarchy needs
-no work here: an item's region set already holds the ancestors of every place it is about (a city
-brings its subdivision, country, subregion and continent), so a rule on ``AZ`` meets an item
-about Baku, and a rule on ``western-asia`` meets an item about Azerbaijan, by plain set overlap.
+that an item is only tested against the rules that could possibly want it; site and trip rules
+that ask for little else skip the general test (the site locator and the legs' places did the
+choosing, and there are thousands of such pairs). The hierarchy needs no work here: an item's
+region set already holds the ancestors of every place it is about (a city brings its subdivision,
+country, subregion and continent), so a rule on ``AZ`` meets an item about Baku, and a rule on
+``western-asia`` meets an item about Azerbaijan, by plain set overlap.
 
 Validation problems are ConfigErrors located in the config file, all of them at once.
 """
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
@@ -57,6 +59,13 @@ class ItemFacts:
     # when the item is about the site's whole country (matches only with include_country).
     near: Mapping[str, float | None] = field(default_factory=dict)
 
+    def with_near(self, near: Mapping[str, float | None]) -> ItemFacts:
+        """A copy with ``near`` set (as dataclasses.replace, a tenth of the cost: the site locator
+        makes one per located item)."""
+        copy = object.__new__(ItemFacts)
+        copy.__dict__.update(self.__dict__, near=near)
+        return copy
+
 
 @dataclass(frozen=True)
 class Leg:
@@ -72,25 +81,101 @@ class Leg:
         return self.opens <= at < self.closes
 
 
-@dataclass(frozen=True)
 class Match:
-    """An item an alert rule wants, with what it matched on."""
+    """An item an alert rule wants, with what it matched on.
 
-    alert: str
-    item_id: str
-    severity: int
-    dated: datetime
-    regions: tuple[str, ...]
-    threats: tuple[str, ...]
-    keywords: tuple[str, ...]
-    rule: CompiledRule = field(repr=False, compare=False)
-    sites: tuple[tuple[str, float | None], ...] = ()
-    legs: tuple[int, ...] = ()  # a trip's legs (indexes) the item is about
+    What matched (regions, threats, words, sites, legs) is worked out from the rule and the item
+    when first read, not when matching: most matches wait or are claimed without being shown, and
+    matching thousands of items against site and trip rules is the hot path. Read-only; the item is
+    kept for the explanation (one ItemFacts is shared by all of its matches).
+    """
+
+    __slots__ = ("_parts", "item", "rule")
+
+    def __init__(self, rule: CompiledRule, item: ItemFacts) -> None:
+        self.rule = rule
+        self.item = item
+        self._parts: _Parts | None = None
+
+    @property
+    def alert(self) -> str:
+        return self.rule.name
+
+    @property
+    def item_id(self) -> str:
+        return self.item.id
+
+    @property
+    def severity(self) -> int:
+        return self.item.severity
+
+    @property
+    def dated(self) -> datetime:
+        return self.item.dated
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self._explained().regions
+
+    @property
+    def threats(self) -> tuple[str, ...]:
+        return self._explained().threats
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return self._explained().keywords
+
+    @property
+    def sites(self) -> tuple[tuple[str, float | None], ...]:
+        return self._explained().sites
+
+    @property
+    def legs(self) -> tuple[int, ...]:
+        """A trip's legs (indexes) the item is about."""
+        return self._explained().legs
 
     @property
     def why(self) -> str:
         """One line for the reader naming the rule and what matched (made only when shown)."""
-        return self.rule.why(self.regions, self.threats, self.keywords, self.severity, self.sites)
+        parts = self._explained()
+        return self.rule.why(parts.regions, parts.threats, parts.keywords, self.severity, parts.sites)
+
+    def _explained(self) -> _Parts:
+        if self._parts is None:
+            self._parts = _Parts.of(self.rule, self.item)
+        return self._parts
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.alert, self.item_id, self.severity, self.dated, *self._explained())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Match) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Match(alert={self.alert!r}, item_id={self.item_id!r}, severity={self.severity})"
+
+
+class _Parts(NamedTuple):
+    """What a match matched on, in the order it is shown."""
+
+    regions: tuple[str, ...]
+    threats: tuple[str, ...]
+    keywords: tuple[str, ...]
+    sites: tuple[tuple[str, float | None], ...]
+    legs: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rule: CompiledRule, item: ItemFacts) -> _Parts:
+        hits = _Hits()
+        # The rule took the item when matching; asking again, collecting, finds the same parts.
+        rule.condition.test(item, hits)
+        return cls(tuple(sorted(hits.regions)), tuple(sorted(hits.threats)),
+                   tuple(sorted(hits.keywords, key=str.casefold)),
+                   tuple(sorted(hits.sites.items(), key=lambda s: (s[1] is None, s[1] or 0.0))) if hits.sites else (),
+                   tuple(sorted(hits.legs)) if hits.legs else ())
 
 
 @dataclass
@@ -295,6 +380,26 @@ def _label(region_id: str, names: dict[str, str]) -> str:
     return f"{name} ({region_id})" if name and name != region_id else region_id
 
 
+# What a plain rule asks of an item besides its site or legs: (rule index, least severity rank,
+# threats, sources), the last two None when it does not ask.
+_Plain = tuple[int, int, frozenset[str] | None, frozenset[str] | None]
+# A plain site rule's checks and whether it takes an item about the site's whole country.
+_SiteEntry = tuple[int, int, frozenset[str] | None, frozenset[str] | None, bool]
+# A plain trip rule's checks and when one of its legs is current (opens, closes).
+_LegEntry = tuple[int, int, frozenset[str] | None, frozenset[str] | None, datetime, datetime]
+
+
+def _plain(index: int, condition: Condition) -> _Plain | None:
+    """The checks of a rule that asks, besides its sites or legs, at most for threats, sources
+    and a severity (as site and trip rules mostly do); None for any other rule."""
+    if (condition.regions is not None or condition.keywords is not None or condition.exclude is not None
+            or condition.advisory_change is not None or condition.min_level is not None
+            or condition.any_of or condition.all_of or condition.not_ is not None
+            or (condition.sites is None) == (condition.legs is None)):
+        return None
+    return index, condition.min_rank or 0, condition.threats, condition.sources
+
+
 class Matcher:
     """Every alert rule of a config, compiled and indexed for matching many items at once."""
 
@@ -309,22 +414,38 @@ class Matcher:
         # A trip's rule by its legs' places: only a leg current at the item's date makes it a candidate.
         self._by_leg: dict[str, list[tuple[Leg, int]]] = {}
         self._always: list[int] = []
+        # Plain site and trip rules skip Condition.test: there are many, and nearly every candidate
+        # passes (the locator and the legs' places did the choosing). Others go the general way.
+        self._plain_sites: dict[str, list[_SiteEntry]] = {}
+        self._plain_legs: dict[str, list[_LegEntry]] = {}  # by the legs' places
         for index, rule in enumerate(self.rules):
-            if rule.condition.legs is not None:
-                for leg in rule.condition.legs:
-                    self._by_leg.setdefault(leg.place, []).append((leg, index))
-                continue
-            anchor = rule.condition.region_anchor()
-            table = self._by_region
-            if anchor is None:
-                anchor, table = rule.condition.site_anchor(), self._by_site
-            if anchor is None:
-                anchor, table = rule.condition.threat_anchor(), self._by_threat
-            if anchor is None:
-                self._always.append(index)
-                continue
-            for key in anchor:
-                table.setdefault(key, []).append(index)
+            self._index(index, rule.condition)
+
+    def _index(self, index: int, condition: Condition) -> None:
+        plain = _plain(index, condition)
+        if plain is not None and condition.legs is not None:
+            for leg in condition.legs:
+                self._plain_legs.setdefault(leg.place, []).append((*plain, leg.opens, leg.closes))
+            return
+        if plain is not None and condition.sites is not None and len(condition.sites) == 1:
+            [site] = condition.sites
+            self._plain_sites.setdefault(site, []).append((*plain, condition.include_country))
+            return
+        if condition.legs is not None:
+            for leg in condition.legs:
+                self._by_leg.setdefault(leg.place, []).append((leg, index))
+            return
+        anchor = condition.region_anchor()
+        table = self._by_region
+        if anchor is None:
+            anchor, table = condition.site_anchor(), self._by_site
+        if anchor is None:
+            anchor, table = condition.threat_anchor(), self._by_threat
+        if anchor is None:
+            self._always.append(index)
+            return
+        for key in anchor:
+            table.setdefault(key, []).append(index)
 
     @property
     def needs_text(self) -> bool:
@@ -334,45 +455,61 @@ class Matcher:
         """alert name -> its matches, in the order the items came."""
         wanted = None if alerts is None else set(alerts)
         out: dict[str, list[Match]] = {r.name: [] for r in self.rules if wanted is None or r.name in wanted}
-        for item in items:
-            candidates = set(self._always)
-            for region in item.regions:
-                candidates.update(self._by_region.get(region, ()))
-            for threat in item.threats:
-                candidates.update(self._by_threat.get(threat, ()))
-            # Candidates by site or by a current leg mostly pass: they are tested once, collecting.
-            likely: set[int] = set()
-            for site in item.near:
-                likely.update(self._by_site.get(site, ()))
-            if self._by_leg:
-                for region in item.regions:
-                    for leg, index in self._by_leg.get(region, ()):
-                        if leg.opens <= item.dated < leg.closes:
-                            likely.add(index)
-            for index in candidates:
-                rule = self.rules[index]
-                if wanted is not None and rule.name not in wanted:
-                    continue
-                # Most candidates fail: test cheaply first, and collect what matched only on success.
-                if not rule.condition.test(item, None):
-                    continue
-                self._add(out, rule, item)
-            for index in likely:
-                rule = self.rules[index]
-                if wanted is None or rule.name in wanted:
-                    self._add(out, rule, item)
+        sinks = [out.get(r.name) for r in self.rules]  # by rule index; None for a rule not asked for
+        # By rule index, the position of the item it last took: two legs of a trip can be about one item.
+        last = [-1] * len(self.rules)
+        for position, item in enumerate(items):
+            self._match_general(item, sinks)
+            if item.near and self._plain_sites:
+                self._match_sites(item, sinks)
+            if self._plain_legs:
+                self._match_trips(item, position, sinks, last)
         return out
 
-    @staticmethod
-    def _add(out: dict[str, list[Match]], rule: CompiledRule, item: ItemFacts) -> None:
-        hits = _Hits()
-        if not rule.condition.test(item, hits):
-            return
-        out[rule.name].append(Match(
-            rule.name, item.id, item.severity, item.dated, tuple(sorted(hits.regions)),
-            tuple(sorted(hits.threats)), tuple(sorted(hits.keywords, key=str.casefold)), rule,
-            tuple(sorted(hits.sites.items(), key=lambda s: (s[1] is None, s[1] or 0.0))) if hits.sites else (),
-            tuple(sorted(hits.legs)) if hits.legs else ()))
+    def _match_general(self, item: ItemFacts, sinks: list[list[Match] | None]) -> None:
+        rules = self.rules
+        candidates = set(self._always)
+        for region in item.regions:
+            candidates.update(self._by_region.get(region, ()))
+        for threat in item.threats:
+            candidates.update(self._by_threat.get(threat, ()))
+        if self._by_site:
+            for site in item.near:
+                candidates.update(self._by_site.get(site, ()))
+        if self._by_leg:
+            for region in item.regions:
+                for leg, index in self._by_leg.get(region, ()):
+                    if leg.opens <= item.dated < leg.closes:
+                        candidates.add(index)
+        for index in candidates:
+            sink = sinks[index]
+            if sink is not None and rules[index].condition.test(item, None):
+                sink.append(Match(rules[index], item))
+
+    def _match_sites(self, item: ItemFacts, sinks: list[list[Match] | None]) -> None:
+        rules, severity = self.rules, item.severity
+        for site, km in item.near.items():
+            for index, rank, threats, sources, include_country in self._plain_sites.get(site, ()):
+                sink = sinks[index]
+                if (sink is None or severity < rank or (km is None and not include_country)
+                        or (threats is not None and threats.isdisjoint(item.threats))
+                        or (sources is not None and item.source not in sources)):
+                    continue
+                sink.append(Match(rules[index], item))
+
+    def _match_trips(self, item: ItemFacts, position: int, sinks: list[list[Match] | None], last: list[int]) -> None:
+        rules, severity, dated = self.rules, item.severity, item.dated
+        for region in item.regions:
+            for index, rank, threats, sources, opens, closes in self._plain_legs.get(region, ()):
+                # A leg wants what happens there while it is current, by the item's own date (as Condition.test).
+                if not opens <= dated < closes or severity < rank or last[index] == position:
+                    continue
+                sink = sinks[index]
+                if (sink is None or (threats is not None and threats.isdisjoint(item.threats))
+                        or (sources is not None and item.source not in sources)):
+                    continue
+                last[index] = position
+                sink.append(Match(rules[index], item))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -113,27 +113,21 @@ def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Sha
     ``points`` hold ``.lat``/``.lon`` (GeoPoint) or dicts as stored. Malformed parts are skipped:
     what a feed sends is not trusted to be well formed.
     """
+    located, shapes = item_geometry(points, extra)
+    return [*(Circle(lat, lon) for lat, lon in located), *shapes]
+
+
+def item_geometry(points: Sequence[Any], extra: dict[str, Any] | None
+                  ) -> tuple[list[tuple[float, float]], list[Shape]]:
+    """``item_shapes`` as (lat, lon) of its points, and its other shapes: points are the common
+    case, and the site locator measures them by thousands at once."""
+    located = [ok for ok in map(_point, points) if ok is not None]
     shapes: list[Shape] = []
-    for p in points:
-        lat, lon = (p.get("lat"), p.get("lon")) if isinstance(p, dict) else (p.lat, p.lon)
-        ok = _floats((lat, lon))
-        if ok and -90 <= ok[0] <= 90 and -180 <= ok[1] <= 180:
-            shapes.append(Circle(ok[0], ok[1]))
     extra = extra if isinstance(extra, dict) else {}
     cap = extra.get("cap")
     for area in (cap.get("areas") or []) if isinstance(cap, dict) else []:
-        if not isinstance(area, dict):
-            continue
-        for ring in area.get("polygons") or []:
-            pairs = [_floats(p[:2]) for p in ring if isinstance(p, list | tuple)]
-            vertices = tuple((p[0], p[1]) for p in pairs if p and len(p) == 2)
-            if len(vertices) >= 3:
-                shapes.append(Polygon(vertices))
-        for circle in area.get("circles") or []:
-            if isinstance(circle, dict):
-                ok = _floats((circle.get("lat"), circle.get("lon"), circle.get("radius_km")))
-                if ok and ok[2] >= 0:
-                    shapes.append(Circle(ok[0], ok[1], ok[2]))
+        if isinstance(area, dict):
+            shapes.extend(_cap_area(area))
     geometry = extra.get("geometry")
     if isinstance(geometry, dict):
         shapes.extend(_georss(geometry.get("type"), geometry.get("coordinates")))
@@ -145,7 +139,41 @@ def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Sha
             found = box(ok[2], ok[0], ok[3], ok[1])
             if found is not None:
                 shapes.append(found)
+    return located, shapes
+
+
+def _point(p: Any) -> tuple[float, float] | None:
+    lat, lon = (p.get("lat"), p.get("lon")) if isinstance(p, dict) else (p.lat, p.lon)
+    if type(lat) is not float or type(lon) is not float:  # stored points are floats: the rest go the long way
+        ok = _floats((lat, lon))
+        if not ok:
+            return None
+        lat, lon = ok
+    # The range test also turns away NaN and infinities.
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def _cap_area(area: dict[str, Any]) -> list[Shape]:
+    shapes: list[Shape] = []
+    for ring in area.get("polygons") or []:
+        vertices = tuple(v for v in map(_vertex, ring) if v is not None)
+        if len(vertices) >= 3:
+            shapes.append(Polygon(vertices))
+    for circle in area.get("circles") or []:
+        if isinstance(circle, dict):
+            ok = _floats((circle.get("lat"), circle.get("lon"), circle.get("radius_km")))
+            if ok and ok[2] >= 0:
+                shapes.append(Circle(ok[0], ok[1], ok[2]))
     return shapes
+
+
+def _vertex(p: Any) -> tuple[float, float] | None:
+    if not isinstance(p, list | tuple):
+        return None
+    if len(p) >= 2 and type(p[0]) is float and type(p[1]) is float:
+        return (p[0], p[1]) if math.isfinite(p[0]) and math.isfinite(p[1]) else None
+    ok = _floats(p[:2])
+    return (ok[0], ok[1]) if ok and len(ok) == 2 else None
 
 
 def _georss(kind: Any, coords: Any) -> list[Shape]:
@@ -225,15 +253,15 @@ def _subdivision_points(cities: list[dict[str, Any]]) -> dict[str, Place]:
         if sub.parent_code is not None:
             continue
         cc = sub.country_code
-        city = by_admin1.get((cc, sub.code.split("-", 1)[1])) if cc == "US" else None
-        if city is None:
+        main_city = by_admin1.get((cc, sub.code.split("-", 1)[1])) if cc == "US" else None
+        if main_city is None:
             for name in _subdivision_names(sub.name):
                 named = by_name.get((cc, fold_name(name)))
                 if named is not None:
-                    city = by_admin1.get((cc, str(named.get("admin1code") or ""))) or named
+                    main_city = by_admin1.get((cc, str(named.get("admin1code") or ""))) or named
                     break
-        if city is not None:
-            out[sub.code] = Place(float(city["latitude"]), float(city["longitude"]), cc)
+        if main_city is not None:
+            out[sub.code] = Place(float(main_city["latitude"]), float(main_city["longitude"]), cc)
     return out
 
 
@@ -261,7 +289,8 @@ def _subdivision_names(name: str) -> Iterator[str]:
 
 class CircleIndex:
     """Circles (id, lat, lon, radius) on a lat/lon grid of ``cell`` degrees, for "which circles
-    can this shape touch" in a few dict lookups instead of a scan."""
+    can this shape touch" in a few dict lookups instead of a scan; ``near_points`` and
+    ``near_polygons`` answer the same for a whole batch of shapes at once."""
 
     def __init__(self, circles: Iterable[tuple[str, float, float, float]], cell: float = 1.0) -> None:
         self.cell = cell
@@ -272,6 +301,7 @@ class CircleIndex:
             self.circles[key] = circle
             for cell_key in self._cells(circle.bounds()):
                 self._grid.setdefault(cell_key, []).append(key)
+        self._arrays: _GridArrays | None = None
 
     def _cells(self, bounds: tuple[float, float, float, float]) -> Iterator[tuple[int, int]]:
         south, west, north, east = bounds
@@ -287,17 +317,136 @@ class CircleIndex:
     def near(self, shape: Shape) -> dict[str, float]:
         """circle id -> distance in km from its centre to the shape, for circles the shape touches."""
         found: dict[str, float] = {}
-        seen: set[str] = set()
-        for cell_key in self._cells(shape.bounds()):
-            for key in self._grid.get(cell_key, ()):
-                if key in seen:
-                    continue
-                seen.add(key)
-                circle = self.circles[key]
-                km = shape.distance_km(circle.lat, circle.lon)
-                if km <= circle.radius_km:
-                    found[key] = km
+        for key in self._candidates(shape.bounds()):
+            circle = self.circles[key]
+            km = shape.distance_km(circle.lat, circle.lon)
+            if km <= circle.radius_km:
+                found[key] = km
         return found
+
+    def _candidates(self, bounds: tuple[float, float, float, float]) -> list[str]:
+        """The circles listed in the cells the bounds cover, each once, in grid order."""
+        seen: dict[str, None] = {}
+        for cell_key in self._cells(bounds):
+            seen.update(dict.fromkeys(self._grid.get(cell_key, ())))
+        return list(seen)
+
+    def near_polygons(self, polygons: Sequence[Polygon]) -> list[dict[str, float]]:
+        """``near`` for each of many polygons: the candidates as ``near`` finds them, then containment
+        and edge distance for every candidate pair in a few vectorised shapely calls (building and
+        measuring one shapely polygon at a time costs more than the rest of locating an item)."""
+        found: list[dict[str, float]] = [{} for _ in polygons]
+        pairs = [(n, key) for n, polygon in enumerate(polygons) for key in self._candidates(polygon.bounds())]
+        if not pairs:
+            return found
+        import numpy as np
+        import shapely
+
+        measured = sorted({n for n, _ in pairs})
+        shapes, scales = _projected_polygons([polygons[n] for n in measured])
+        position = {n: i for i, n in enumerate(measured)}
+        which = np.array([position[n] for n, _ in pairs])
+        circles = [self.circles[key] for _, key in pairs]
+        # A centre in each polygon's own projection, as Polygon.distance_km places it.
+        x = np.array([c.lon for c in circles]) * scales[which]
+        y = np.array([c.lat for c in circles]) * _KM_PER_DEG_LAT
+        pair_shapes = shapes[which]
+        inside = shapely.contains_xy(pair_shapes, x, y)
+        km = np.zeros(len(pairs))
+        outside = ~inside
+        km[outside] = shapely.distance(pair_shapes[outside], shapely.points(x[outside], y[outside]))
+        for (n, key), circle, d in zip(pairs, circles, km.tolist(), strict=True):
+            if d <= circle.radius_km:
+                found[n][key] = d
+        return found
+
+    def near_points(self, lats: Sequence[float], lons: Sequence[float]) -> list[tuple[int, str, float]]:
+        """(point's position, circle id, km from its centre) for every circle each point lies within,
+        by point then as ``near`` lists them: ``near`` for many points at once, vectorised (numpy),
+        since an item's point and a place's point are the common case and come by thousands."""
+        if not lats or not self.circles:
+            return []
+        arrays = self._arrays or self._build_arrays()
+        import numpy as np
+
+        lat, lon = np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
+        # The one cell a point is in (as _cells gives for a point's bounds): a circle touching the
+        # point covers it in its bounds, so it is listed there.
+        rows = np.floor(lat / self.cell).astype(np.int64)
+        cols = np.floor(((lon + 180) % 360 - 180) / self.cell).astype(np.int64)
+        codes = rows * arrays.stride + cols
+        starts = np.searchsorted(arrays.codes, codes, side="left")
+        counts = np.searchsorted(arrays.codes, codes, side="right") - starts
+        point = np.repeat(np.arange(len(codes)), counts)
+        # Each point's run of the sorted (cell, circle) table, laid end to end.
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        circle = arrays.circle[np.repeat(starts, counts) + offsets]
+        km = _haversine_np(lat[point], lon[point], arrays.lat[circle], arrays.lon[circle])
+        inside = km <= arrays.radius[circle]
+        keys = arrays.keys
+        return [(p, keys[c], d) for p, c, d in zip(point[inside].tolist(), circle[inside].tolist(),
+                                                   km[inside].tolist(), strict=True)]
+
+    def _build_arrays(self) -> _GridArrays:
+        import numpy as np
+
+        keys = list(self.circles)
+        position = {key: i for i, key in enumerate(keys)}
+        stride = 2 * (math.floor(180 / self.cell) + 2)  # wider than any row of columns: codes are unique
+        # The grid's (cell, circle) pairs, sorted by cell and, within it, in the grid's own order.
+        pairs = sorted((row * stride + col, n, position[key])
+                       for (row, col), members in self._grid.items() for n, key in enumerate(members))
+        circles = list(self.circles.values())
+        codes = np.array([p[0] for p in pairs], dtype=np.int64)
+        members = np.array([p[2] for p in pairs], dtype=np.int64)
+        self._arrays = _GridArrays(keys, stride, codes, members, np.array([c.lat for c in circles]),
+                                   np.array([c.lon for c in circles]), np.array([c.radius_km for c in circles]))
+        return self._arrays
+
+
+def _projected_polygons(polygons: Sequence[Polygon]) -> tuple[Any, Any]:
+    """The polygons as Polygon._projected makes them (in km, equirectangular about each one's middle
+    latitude; a self-crossing ring cleaned), built together: (shapely polygons, their x scales)."""
+    import numpy as np
+    import shapely
+
+    scales = []
+    coords: list[tuple[float, float]] = []
+    ring: list[int] = []
+    for n, polygon in enumerate(polygons):
+        lats = [p[0] for p in polygon.ring]
+        scale = math.cos(math.radians((min(lats) + max(lats)) / 2)) * _KM_PER_DEG_LAT
+        scales.append(scale)
+        coords.extend((plon * scale, plat * _KM_PER_DEG_LAT) for plat, plon in polygon.ring)
+        ring.extend([n] * len(polygon.ring))
+    shapes = shapely.polygons(shapely.linearrings(np.array(coords), indices=ring))
+    invalid = ~shapely.is_valid(shapes)
+    if invalid.any():
+        shapes[invalid] = shapely.buffer(shapes[invalid], 0)
+    return shapes, np.array(scales)
+
+
+@dataclass(frozen=True)
+class _GridArrays:
+    """The grid as arrays, for bulk lookups (built on the first one)."""
+
+    keys: list[str]
+    stride: int
+    codes: Any  # sorted cell codes (row * stride + col), one per (cell, circle) pair
+    circle: Any  # the circle (position in keys) of each pair
+    lat: Any
+    lon: Any
+    radius: Any
+
+
+def _haversine_np(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """haversine_km over arrays, step for step (the same floating-point results)."""
+    import numpy as np
+
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
 def _wrap(lon: float) -> float:

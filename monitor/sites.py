@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.alerts import ItemFacts
 from monitor.config import SiteSpec
-from monitor.geo import Circle, CircleIndex, Shape, item_shapes, region_points
+from monitor.geo import Circle, CircleIndex, Polygon, Shape, item_geometry, region_points
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,23 @@ class SiteLocator:
         return found
 
     def _near_places(self, regions: frozenset[str]) -> dict[str, float | None]:
+        located = self._place_points(regions)
+        if located:
+            return self._near_shapes([Circle(lat, lon) for lat, lon in located])
+        return self._in_countries(regions)
+
+    def _place_points(self, regions: frozenset[str]) -> list[tuple[float, float]]:
+        """The points of the regions at the finest level named (cities, else first-level regions)."""
         kinds = {r: self.kind_of(r) for r in regions}
         for level in ("city", "region"):
             located = [self._points[r] for r in regions if kinds[r] == level and r in self._points]
             if located:
-                return self._near_shapes([Circle(p.lat, p.lon) for p in located])
-        countries = [r for r in regions if kinds[r] == "country"] if self.countries else []
+                return [(p.lat, p.lon) for p in located]
+        return []
+
+    def _in_countries(self, regions: frozenset[str]) -> dict[str, float | None]:
+        """The sites in the countries named, for an item about a whole country (no point of its own)."""
+        countries = [r for r in regions if self.kind_of(r) == "country"] if self.countries else []
         if not countries:
             return {}
         by_country = self._site_countries()
@@ -128,13 +139,86 @@ class SiteLocator:
 
     def annotate(self, facts: Sequence[ItemFacts], geometry: Mapping[str, tuple[list[Any], dict[str, Any]]]
                  ) -> list[ItemFacts]:
-        """The facts with ``near`` filled for the items within some site."""
-        out = []
+        """The facts with ``near`` filled for the items within some site.
+
+        As ``near`` for each fact, but the points of every item and of every new region set are
+        measured in one go: per point, Python's overhead is most of the cost.
+        """
+        batch = _Batch()
+        # Per fact: the position of its answer in the batch, or the answer itself (region set known).
+        answers: list[int | dict[str, float | None]] = []
         for fact in facts:
-            points, extra = geometry.get(fact.id, ([], {}))
-            near = self.near(item_shapes(points, extra) if points or extra else [], fact.regions)
-            out.append(replace(fact, near=near) if near else fact)
+            points, extra = geometry.get(fact.id, _NO_GEOMETRY)
+            located, shapes = item_geometry(points, extra) if points or extra else _NO_SHAPES
+            answers.append(batch.add(located, shapes) if located or shapes else self._by_places(batch, fact.regions))
+        nears = batch.measure(self.index)
+        for regions, found in batch.pending.items():
+            self._by_regions[regions] = nears[found] if isinstance(found, int) else found
+        out = []
+        for fact, answer in zip(facts, answers, strict=True):
+            near = nears[answer] if isinstance(answer, int) else answer
+            out.append(fact.with_near(near) if near else fact)
         return out
+
+    def _by_places(self, batch: _Batch, regions: frozenset[str]) -> int | dict[str, float | None]:
+        """The answer for an item without geometry: known for its region set, or to be measured."""
+        known = self._by_regions.get(regions)
+        if known is not None:
+            return known
+        pending = batch.pending.get(regions)
+        if pending is None:
+            pending = batch.pending[regions] = self._place_regions(batch, regions)
+        return pending
+
+    def _place_regions(self, batch: _Batch, regions: frozenset[str]) -> int | dict[str, float | None]:
+        """As _near_places, the places' points going in the batch (a country item's answer is known)."""
+        located = self._place_points(regions)
+        return batch.add(located, ()) if located else self._in_countries(regions)
+
+
+_NO_GEOMETRY: tuple[list[Any], dict[str, Any]] = ([], {})
+_NO_SHAPES: tuple[list[tuple[float, float]], list[Shape]] = ([], [])
+
+
+class _Batch:
+    """The points and shapes of many items (or region sets), measured against the sites at once."""
+
+    def __init__(self) -> None:
+        self.lats: list[float] = []
+        self.lons: list[float] = []
+        self.owner: list[int] = []  # per point, whose it is
+        self.shapes: list[Sequence[Shape]] = []  # per owner, its shapes other than points
+        # Region sets first met in this batch -> their owner (or their answer, without points).
+        self.pending: dict[frozenset[str], int | dict[str, float | None]] = {}
+
+    def add(self, points: Sequence[tuple[float, float]], shapes: Sequence[Shape]) -> int:
+        owner = len(self.shapes)
+        self.shapes.append(shapes)
+        for lat, lon in points:
+            self.lats.append(lat)
+            self.lons.append(lon)
+            self.owner.append(owner)
+        return owner
+
+    def measure(self, index: CircleIndex) -> list[dict[str, float | None]]:
+        """Per owner: site -> km, the nearest of its shapes (points first, as item_shapes lists them)."""
+        nears: list[dict[str, float | None]] = [{} for _ in self.shapes]
+        owner = self.owner
+        for point, site, km in index.near_points(self.lats, self.lons):
+            found = nears[owner[point]]
+            best = found.get(site)
+            if best is None or km < best:
+                found[site] = km
+        # Polygons (CAP areas, boxes) measured together, then folded in each owner's shape order.
+        by_polygon = iter(index.near_polygons([s for shapes in self.shapes for s in shapes if isinstance(s, Polygon)]))
+        for found, shapes in zip(nears, self.shapes, strict=True):
+            for shape in shapes:
+                near = next(by_polygon) if isinstance(shape, Polygon) else index.near(shape)
+                for site, km in near.items():
+                    best = found.get(site)
+                    if best is None or km < best:
+                        found[site] = km
+        return nears
 
 
 def kinds_from(resolver: Any) -> Callable[[str], str | None]:

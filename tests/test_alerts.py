@@ -158,3 +158,61 @@ def test_names_resolve_to_ids_and_problems_are_located(tmp_path: Path, monkeypat
         "config.yaml:10:22: alerts[0].match.any[0].sources[0]: no source is named 'nwes' (did you mean 'news'?)",
     ]
     assert info.value.exit_code == 2
+
+
+PLAIN_AND_GENERAL = """sites:
+  - {name: office, at: {lat: 40.4, lon: 49.9}, radius: 50km}
+  - {name: depot, at: {lat: 40.7, lon: 46.4}, radius: 10km}
+alerts:
+  - {name: office, match: {sites: [office]}, deliver: [{kind: file, path: out}]}
+  - {name: office-wide, match: {sites: [office], include_country: true, min_severity: medium},
+     deliver: [{kind: file, path: out}]}
+  - {name: office-terror, match: {sites: [office], threats: [terrorism], sources: [feed]},
+     deliver: [{kind: file, path: out}]}
+  - {name: both, match: {sites: [office, depot]}, deliver: [{kind: file, path: out}]}
+  - {name: office-words, match: {sites: [office], keywords: [bomb]}, deliver: [{kind: file, path: out}]}
+  - {name: region, match: {regions: [AZ], threats: [terrorism, crime]}, deliver: [{kind: file, path: out}]}
+travel:
+  lead: 3d
+  deliver: [{kind: file, path: out}]
+  trips:
+    - name: tour
+      legs:
+        - {place: AZ, from: 2024-03-01, to: 2024-03-05}
+        - {place: baku-az, from: 2024-03-03, to: 2024-03-08}
+        - {place: GE, from: 2024-03-10, to: 2024-03-12}
+    - name: careful
+      threats: [terrorism]
+      min_severity: high
+      legs: [{place: AM, from: 2024-02-25, to: 2024-03-02}]
+"""
+
+
+def test_plain_site_and_trip_rules_match_exactly_as_their_conditions_say() -> None:
+    # Site rules and trip rules that ask for little are matched without Condition.test; whatever
+    # way a rule goes, it must take exactly the items its condition takes, once, in item order.
+    import random
+    from datetime import timedelta
+
+    from monitor.trips import plan
+
+    rng = random.Random(5)
+    sources = "sources:\n  - {name: news, kind: files, path: x}\n  - {name: feed, kind: files, path: y}\n"
+    travel = plan(parse_config(sources + PLAIN_AND_GENERAL, base=Path("/tmp")), None)
+    matcher = compile_rules(travel.config)
+    places = [BAKU, YEREVAN, TBILISI, PARIS, {"AZ", "western-asia", "asia"}]
+    nears = [{}, {"office": 12.5}, {"office": None}, {"office": 40.0, "depot": 3.0}, {"depot": None}]
+    items = [ItemFacts(f"i{n}", rng.choice(("news", "feed")), frozenset(rng.choice(places)),
+                       frozenset(rng.sample(["terrorism", "crime", "health"], rng.randint(1, 2))), rng.randint(0, 4),
+                       datetime(2024, 2, 20, tzinfo=UTC) + timedelta(hours=rng.randint(0, 24 * 25)),
+                       rng.choice(("", "a bomb went off")), near=rng.choice(nears))
+             for n in range(400)]
+    items += items[:20]  # the same item twice in one batch is matched twice, as any rule would
+    found = matcher.match(items)
+    for rule in matcher.rules:
+        expected = [i.id for i in items if rule.condition.test(i, None)]
+        assert [m.item_id for m in found[rule.name]] == expected, rule.name
+    assert all(found[r.name] for r in matcher.rules)  # every kind of rule took something
+    assert matcher.match(items) == found  # matches compare by what they matched on, worked out when read
+    # A subset of the alerts asked for: the others are not matched at all.
+    assert set(matcher.match(items, ["office", "trip:tour"])) == {"office", "trip:tour"}

@@ -70,3 +70,31 @@ def test_circle_index_agrees_with_a_scan() -> None:
         lat, lon = rng.uniform(-70, 70), rng.uniform(-180, 180)
         expected = {k for k, clat, clon, r in circles if haversine_km(lat, lon, clat, clon) <= r}
         assert set(index.near(Circle(lat, lon))) == expected
+
+
+def test_bulk_lookups_agree_with_near() -> None:
+    # Points and polygons are measured by thousands at once (numpy, shapely): the same circles, in the
+    # same order, at the same distances (to rounding) as one shape at a time, poles and antimeridian too.
+    rng = random.Random(11)
+    circles = [(f"s{i}", rng.uniform(-89.5, 89.5), rng.uniform(-180, 180), rng.uniform(5, 300)) for i in range(600)]
+    circles += [("pole", 89.6, 10.0, 150.0), ("east", 10.0, 179.9, 120.0), ("west", -5.0, -179.95, 80.0)]
+    index = CircleIndex(circles)
+    points = [(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(3000)]
+    points += [(90.0, 0.0), (89.9, -170.0), (10.0, -180.0), (10.0, 180.0), (-5.0, 179.9)]
+    got: dict[int, dict[str, float]] = {}
+    for n, key, km in index.near_points([p[0] for p in points], [p[1] for p in points]):
+        got.setdefault(n, {})[key] = km
+    for n, (lat, lon) in enumerate(points):
+        expected = index.near(Circle(lat, lon))
+        assert list(got.get(n, {})) == list(expected)
+        assert got.get(n, {}) == pytest.approx(expected, abs=1e-9)
+    assert "east" in got[len(points) - 3] and "pole" in got[len(points) - 4]  # across the antimeridian, the pole
+    polygons = [Polygon(((lat, lon), (lat + d, lon), (lat + d, lon + d), (lat, lon + d), (lat, lon)))
+                for lat, lon, d in ((rng.uniform(-80, 80), rng.uniform(-179, 178), rng.uniform(0.1, 1.5))
+                                    for _ in range(500))]
+    polygons.append(Polygon(((40.3, 49.7), (40.55, 50.05), (40.55, 49.7), (40.3, 50.05))))  # a bow tie
+    for polygon, found in zip(polygons, index.near_polygons(polygons), strict=True):
+        expected = index.near(polygon)
+        assert list(found) == list(expected)
+        assert found == pytest.approx(expected, abs=1e-9)
+    assert sum(map(len, index.near_polygons(polygons))) > 50
