@@ -7,6 +7,7 @@ never fails the cycle.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -281,6 +282,7 @@ class Pipeline:
             from monitor.classify.engine import load_engine
 
             self._engine = load_engine(self.config.rules)
+            _settle_heap()
         return self._engine
 
     def classify_pending(self, batch: int = 500) -> int:
@@ -311,6 +313,7 @@ class Pipeline:
 
             self._dispatcher = Dispatcher(self.config, self.store, engine=self.classification_engine(),
                                           clock=self.clock, claims=self.claims)
+            _settle_heap()
         return self._dispatcher
 
     def validate(self) -> None:
@@ -338,3 +341,13 @@ class Pipeline:
         # `once` semantics: every waiting digest goes now and failed deliveries are retried now.
         report.digests = await self.dispatch(force=True)
         return report
+
+
+def _settle_heap() -> None:
+    """Exempt what was just built to last (the engine's gazetteer and automaton, the compiled alert
+    rules: hundreds of thousands of objects) from the cyclic collector's full passes: each pass
+    walked all of it again, and item-heavy work (matching thousands of site and trip pairs) set
+    one off every few hundred milliseconds (bench/geo.py: a full pass cost more than matching
+    10,000 items). A reload builds anew and settles again."""
+    gc.collect()
+    gc.freeze()
