@@ -58,6 +58,13 @@ class ItemFacts:
     # Sites the item lies within (monitor/sites.py): name -> km from the site's centre, or None
     # when the item is about the site's whole country (matches only with include_country).
     near: Mapping[str, float | None] = field(default_factory=dict)
+    # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
+    # that reach the monitor while it is current, whatever date they carry.
+    seen: datetime | None = None
+
+    @property
+    def arrived(self) -> datetime:
+        return self.seen or self.dated
 
     def with_near(self, near: Mapping[str, float | None]) -> ItemFacts:
         """A copy with ``near`` set (as dataclasses.replace, a tenth of the cost: the site locator
@@ -263,9 +270,11 @@ class Condition:
                 return False
         legs: set[int] = set()
         if self.legs is not None:
-            # A leg wants what happens there while it is current: the item's own date decides, so a
-            # match never changes with the clock (a backtest and a live pass agree).
-            legs = {leg.index for leg in self.legs if leg.place in item.regions and leg.current(item.dated)}
+            # A leg wants what reaches the monitor while it is current (the issue's "while now lies
+            # within [from - lead, to]"): an item's arrival decides, not the clock at matching, so a
+            # match never changes with the clock (a backtest, a live pass and a catch-up agree), and
+            # nothing that arrived before or after the leg is sent, whatever date it carries.
+            legs = {leg.index for leg in self.legs if leg.place in item.regions and leg.current(item.arrived)}
             if not legs:
                 return False
         if self.exclude is not None and self.exclude.pattern.search(item.text):
@@ -479,7 +488,7 @@ class Matcher:
         if self._by_leg:
             for region in item.regions:
                 for leg, index in self._by_leg.get(region, ()):
-                    if leg.opens <= item.dated < leg.closes:
+                    if leg.opens <= item.arrived < leg.closes:
                         candidates.add(index)
         for index in candidates:
             sink = sinks[index]
@@ -498,11 +507,11 @@ class Matcher:
                 sink.append(Match(rules[index], item))
 
     def _match_trips(self, item: ItemFacts, position: int, sinks: list[list[Match] | None], last: list[int]) -> None:
-        rules, severity, dated = self.rules, item.severity, item.dated
+        rules, severity, arrived = self.rules, item.severity, item.arrived
         for region in item.regions:
             for index, rank, threats, sources, opens, closes in self._plain_legs.get(region, ()):
-                # A leg wants what happens there while it is current, by the item's own date (as Condition.test).
-                if not opens <= dated < closes or severity < rank or last[index] == position:
+                # A leg wants what arrives while it is current (as Condition.test).
+                if not opens <= arrived < closes or severity < rank or last[index] == position:
                     continue
                 sink = sinks[index]
                 if (sink is None or (threats is not None and threats.isdisjoint(item.threats))

@@ -199,7 +199,8 @@ class Dispatcher:
         official = self._official_facts(since, None if after is None else [r.id for r in rows])
         return self.travel.locate([ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
                                              Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
-                                             *official.get(r.id, (None, None))) for r in rows])
+                                             *official.get(r.id, (None, None)), seen=r.first_seen)
+                                   for r in rows])
 
     def _official_facts(self, since: datetime | None,
                         ids: Sequence[str] | None = None) -> dict[str, tuple[int, str | None]]:

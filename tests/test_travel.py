@@ -56,10 +56,10 @@ alerts:
 
 
 def add(store: Store, key: str, title: str, place: str, *, points: tuple[GeoPoint, ...] = (),
-        extra: dict[str, Any] | None = None) -> None:
+        extra: dict[str, Any] | None = None, published: datetime | None = None) -> None:
     rid, name, kind, country = PLACES[place]
     item = Item(id=key, source="news", title=title, text=f"{title}.", first_seen=NOW, content_hash=key,
-                points=list(points), extra=extra or {})
+                points=list(points), extra=extra or {}, published=published)
     store.write_poll(PollWrite(state=store.source_state("news"), new=[StoredEntry(item, None, False)]))
     cls = Classification(item_id=key, title=title, source="news", countries=[country], severity=Severity.medium,
                          threats=[ThreatHit(type="civil_unrest", score=1.0)],
@@ -88,6 +88,8 @@ def test_each_alert_gets_its_items_and_the_trip_digest_is_grouped_by_leg(tmp_pat
     try:
         add(store, "baku", "Explosion in Baku", "baku")
         add(store, "ganja", "Protest in Ganja", "ganja")
+        # Dated before the AZ leg's window opened, but it reaches the monitor while the leg is current.
+        add(store, "ganja-old", "Clashes near Ganja", "ganja", published=NOW - 6 * DAY)
         add(store, "tbilisi", "Protest in Tbilisi", "tbilisi")
         add(store, "yerevan", "Rally in Yerevan", "yerevan")
         add(store, "quake", "Earthquake near Absheron", "az", points=[GeoPoint(lat=40.25, lon=49.55)])
@@ -103,7 +105,7 @@ def test_each_alert_gets_its_items_and_the_trip_digest_is_grouped_by_leg(tmp_pat
     [site] = sent(tmp_path / "out" / "site")
     assert sorted(i["id"] for i in site["items"]) == ["baku", "flood", "quake"]
     [trip] = sent(tmp_path / "out" / "trip")
-    assert sorted(i["id"] for i in trip["items"]) == ["baku", "flood", "ganja", "quake", "yerevan"]
+    assert sorted(i["id"] for i in trip["items"]) == ["baku", "flood", "ganja", "ganja-old", "quake", "yerevan"]
     assert [(leg["place"], leg["state"], leg["level"]) for leg in trip["legs"]] == [("AZ", "active", 2),
                                                                                   ("AM", "upcoming", None)]
     text = text_part(tmp_path / "out" / "trip")
@@ -113,8 +115,8 @@ def test_each_alert_gets_its_items_and_the_trip_digest_is_grouped_by_leg(tmp_pat
 
     assert main(["trips", "--config", str(config.path), "--format", "json"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert row["name"] == "caucasus-tour" and row["items_sent"] == 5
+    assert row["name"] == "caucasus-tour" and row["items_sent"] == 6
     assert [leg["state"] for leg in row["legs"]] == ["active", "past", "upcoming"]
     assert main(["trips", "--config", str(config.path)]) == 0
     out = capsys.readouterr().out
-    assert "caucasus-tour (Test Traveller): 5 items sent" in out and "past" in out and "Georgia (GE)" in out
+    assert "caucasus-tour (Test Traveller): 6 items sent" in out and "past" in out and "Georgia (GE)" in out

@@ -70,6 +70,22 @@ def test_the_window_is_from_start_less_lead_to_the_end_day_inclusive(tmp_path: P
     assert trip_matches(config, gaz, facts) == ["lead", "last-day", "tbilisi-then"]
 
 
+def test_what_arrives_while_a_leg_is_current_counts_not_the_date_it_carries(tmp_path: Path, gaz: Any) -> None:
+    config = travel_config(tmp_path, TRIP)
+    during = datetime(2024, 3, 16, 9, tzinfo=UTC)  # inside the AM leg, after the AZ leg
+    facts = [
+        # Published before the leg's window opened, first stored while it is current: the traveller hears of it.
+        ItemFacts("old-news-new-to-us", "news", YEREVAN, frozenset({"civil_unrest"}), 2,
+                  datetime(2024, 3, 1, tzinfo=UTC), seen=during),
+        # Dated inside the AZ leg but first stored after it ended (a source that was down): nothing after.
+        ItemFacts("late", "news", BAKU, frozenset({"civil_unrest"}), 2, datetime(2024, 3, 14, tzinfo=UTC),
+                  seen=datetime(2024, 3, 17, tzinfo=UTC)),
+        ItemFacts("on-time", "news", BAKU, frozenset({"civil_unrest"}), 2, datetime(2024, 3, 14, tzinfo=UTC),
+                  seen=datetime(2024, 3, 14, 1, tzinfo=UTC)),
+    ]
+    assert trip_matches(config, gaz, facts) == ["old-news-new-to-us", "on-time"]
+
+
 def test_why_and_legs_of_a_match(tmp_path: Path, gaz: Any) -> None:
     travel = plan(travel_config(tmp_path, TRIP), gaz)
     [match] = compile_rules(travel.config, gaz).match([fact("baku", BAKU)])["trip:caucasus-tour"]
