@@ -197,10 +197,13 @@ class Dispatcher:
         since = None if ignore_age or not ages or None in ages else now - max(a for a in ages if a is not None)
         rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text, after=after)
         official = self._official_facts(since, None if after is None else [r.id for r in rows])
-        return self.travel.locate([ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
-                                             Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
-                                             *official.get(r.id, (None, None)), seen=r.first_seen)
-                                   for r in rows])
+        facts = []
+        for r in rows:
+            level, change = official.get(r.id, (None, None))
+            facts.append(ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
+                                   Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
+                                   level=level, advisory_change=change, seen=r.first_seen))
+        return self.travel.locate(facts)
 
     def _official_facts(self, since: datetime | None,
                         ids: Sequence[str] | None = None) -> dict[str, tuple[int, str | None]]:
