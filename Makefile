@@ -22,6 +22,7 @@ run: install
 test: install
 	bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install

@@ -598,7 +598,7 @@ class _Compiler:
             # Typos seldom hit the first letter: among close names, one starting alike wins.
             alike = [c for c in close if c[:1].lower() == name[:1].lower()]
             if close:
-                return (alike or close)[0]
+                return str((alike or close)[0])
         return None
 
     def site_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:

@@ -178,7 +178,7 @@ class Daemon:
             self.store.close()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._busy.add(task)
         task.add_done_callback(self._busy.discard)
         return task

@@ -64,7 +64,7 @@ def parse_ics(data: bytes) -> Itinerary:
             if end <= start:
                 raise ValueError(f"{label} ends ({end}) before it starts ({start})")
             end = end - timedelta(days=1)  # exclusive all-day end -> the last day itself
-        elif end <= start:  # type: ignore[operator]
+        elif end <= start:
             raise ValueError(f"{label} ends ({end}) before it starts ({start})")
         legs.append(IcsLeg(location, start, end, summary))
         if email is None:

@@ -80,10 +80,12 @@ def line_of(container: Any, key: Any) -> int | None:
     """The line of ``key`` (a mapping key or a list index) in a loaded container, if known."""
     lines = getattr(container, "lines", None)
     if isinstance(lines, dict):
-        return lines.get(key)
-    if isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
-        return lines[key]
-    return getattr(container, "line", None)
+        found = lines.get(key)
+    elif isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
+        found = lines[key]
+    else:
+        found = getattr(container, "line", None)
+    return found if isinstance(found, int) else None
 
 
 @dataclass

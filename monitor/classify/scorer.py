@@ -73,7 +73,7 @@ class _Mention:
     __slots__ = ("actor", "cands", "end", "initial", "owner", "people", "prep", "region", "sent", "start", "weak",
                  "weight")
 
-    def __init__(self, start: int, end: int, cands: tuple, sent: int) -> None:
+    def __init__(self, start: int, end: int, cands: tuple[Any, ...], sent: int) -> None:
         self.start = start
         self.end = end
         self.cands = cands
@@ -143,7 +143,7 @@ class Engine:
         lede_end = tlen + 2 + tax.lede_chars
         starts = sentence_starts(full)
 
-        raw_places: list[tuple[int, int, tuple]] = []
+        raw_places: list[tuple[int, int, tuple[Any, ...]]] = []
         # Per type: (start, -end, weight, risk, combo mask); -end so that a plain sort puts the longest
         # of the matches at one start first (leftmost-longest).
         terms: dict[int, list[tuple[int, int, float, bool, int]]] = {}
@@ -223,11 +223,11 @@ class Engine:
     # -- threats ---------------------------------------------------------------------------------
     def _threats(self, full: str, terms: dict[int, list[tuple[int, int, float, bool, int]]], starts: list[int],
                  tlen: int, sent_factor: dict[int, float], level_sents: set[int]
-                 ) -> tuple[list[tuple[dict, set[int]]], set[int]]:
+                 ) -> tuple[list[tuple[dict[str, Any], set[int]]], set[int]]:
         types = self.compiled.taxonomy.types
         title_x = self._s["title_threat"]
         risk_x = self._s["risk_list"]
-        out: list[tuple[dict, set[int]]] = []
+        out: list[tuple[dict[str, Any], set[int]]] = []
         threat_sents: set[int] = set()
         for t, hits in terms.items():
             ttype = types[t]
@@ -304,7 +304,7 @@ class Engine:
         return out, threat_sents
 
     # -- places ----------------------------------------------------------------------------------
-    def _places(self, full: str, scan: str, raw: list[tuple[int, int, tuple]], starts: list[int], tlen: int,
+    def _places(self, full: str, scan: str, raw: list[tuple[int, int, tuple[Any, ...]]], starts: list[int], tlen: int,
                 lede_end: int, threat_sents: set[int]) -> list[_Mention]:
         c = self.compiled
         sc = self._s
@@ -478,7 +478,7 @@ class Engine:
             kept.append(m)
         return kept
 
-    def _score_regions(self, full: str, mentions: list[_Mention]) -> tuple[list[dict], list[str]]:
+    def _score_regions(self, full: str, mentions: list[_Mention]) -> tuple[list[dict[str, Any]], list[str]]:
         sc = self._s
         known = self.gazetteer.regions
         score: dict[str, float] = defaultdict(float)
@@ -514,7 +514,7 @@ class Engine:
         primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum),
                          key=lambda r: (-geo[r], -score[r]))
         prim = set(primary)
-        hits: list[dict] = []
+        hits: list[dict[str, Any]] = []
         for rid, value in sorted(score.items(), key=lambda kv: -kv[1]):
             region = known[rid]
             if region.kind == "country":

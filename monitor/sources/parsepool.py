@@ -85,7 +85,8 @@ class _Worker:
             self.conn.send((fn, args, kwargs))
             if not self.conn.poll(timeout):
                 return "timeout", None
-            return self.conn.recv()
+            reply: tuple[str, Any] = self.conn.recv()
+            return reply
         except (EOFError, OSError, BrokenPipeError):
             return "dead", None
 

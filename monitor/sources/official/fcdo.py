@@ -134,7 +134,9 @@ async def fetch(source: FcdoSource, client: httpx.AsyncClient, *, etag: str | No
                                            last_modified=None)
                 if not isinstance(got, Document):
                     return None
-                return await parse_in_thread(plain, parse_item, source.name, load_json(source.name, got))
+                parsed: RawEntry | None = await parse_in_thread(plain, parse_item, source.name,
+                                                                load_json(source.name, got))
+                return parsed
             except SourceError as exc:
                 warnings.append(f"{url}: {exc.reason}")
                 return None
