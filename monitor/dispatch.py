@@ -433,8 +433,10 @@ class Dispatcher:
 
     async def _send(self, session: Any, record: DigestRecord, delivery: DeliveryRecord) -> TargetResult:
         alert = self.alerts.get(record.alert)
-        target = None
-        if alert is not None:
+        target: Target | None = None
+        if alert is not None and delivery.recipients:
+            target = EmailTarget(kind="email", to=delivery.recipients)  # a follow-up to refused recipients
+        elif alert is not None:
             target = next((t for t in alert.deliver if target_key(t) == delivery.target), None)
         if target is None:
             # The config no longer names this target: nowhere to send it, and nothing to retry.
@@ -455,13 +457,24 @@ class Dispatcher:
             log.exception("unexpected error delivering digest %s to %s", record.id, delivery.label)
             return self._record(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True))
         where = _display(Path(target.path) / record.id) if isinstance(target, FileTarget) else None
-        # Recipients the server refused while others accepted: reported, not retried, since a
-        # resend would reach the others twice.
-        refused = "; ".join(f"{who}: {why}" for who, why in (getattr(outcome, "failures", None) or {}).items())
-        return self._record(delivery, None, where, refused or None)
+        failures: dict[str, str] = getattr(outcome, "failures", None) or {}
+        refused = "; ".join(f"{who}: {why}" for who, why in failures.items())
+        return self._record(delivery, None, where, refused or None, self._follow_up(delivery, failures))
+
+    def _follow_up(self, delivery: DeliveryRecord, failures: dict[str, str]) -> DeliveryRecord | None:
+        """A new delivery of the digest to the recipients the server refused for now (a 4xx reply:
+        greylisting, a full mailbox) while it accepted the others: resending the whole message would
+        reach those twice. Refused for good (5xx) is only reported."""
+        later = sorted(who for who, reply in failures.items() if reply[:1] == "4")
+        if not later:
+            return None
+        key = "email-" + hashlib.sha256(f"{delivery.target}:{','.join(later)}".encode()).hexdigest()[:12]
+        first_retry = self.clock() + retry_delay(1, self.rng)
+        return DeliveryRecord(delivery.digest_id, key, "email", f"email to {', '.join(later)} (refused for now)",
+                              next_attempt=first_retry, recipients=later)
 
     def _record(self, delivery: DeliveryRecord, error: DeliveryError | None, where: str | None = None,
-                refused: str | None = None) -> TargetResult:
+                refused: str | None = None, follow_up: DeliveryRecord | None = None) -> TargetResult:
         now = self.clock()
         delivery.attempts += 1
         result = TargetResult(delivery.kind, delivery.label, error is None, where=where)
@@ -481,7 +494,10 @@ class Dispatcher:
                 delivery.status, delivery.next_attempt = "failed", None
             log.warning("delivery of digest %s to %s failed (attempt %d): %s", delivery.digest_id, delivery.label,
                         delivery.attempts, error.message)
-        self.outbox.record_delivery(delivery)
+        self.outbox.record_delivery(delivery, follow_up)
+        if follow_up is not None and follow_up.next_attempt is not None:
+            later = ", ".join(follow_up.recipients or ())
+            result.where = f"{result.where}; retrying {later} in {_roughly(follow_up.next_attempt - now)}"
         return result
 
     # -- looking without sending ---------------------------------------------------------------

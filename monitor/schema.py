@@ -199,6 +199,10 @@ deliveries = Table(
     Column("next_attempt", UTCDateTime),
     Column("last_error", Text),
     Column("sent_at", UTCDateTime),
+    # A follow-up delivery to the recipients an SMTP server refused for now (4xx: greylisting, a
+    # full mailbox) while it accepted the others: their addresses as a JSON list. NULL for a
+    # delivery to a target of the config.
+    Column("recipients", Text),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
 )
 

@@ -75,6 +75,25 @@ class Mailbox:
             self.controller = None
 
 
+@dataclass
+class GreylistingMailbox(Mailbox):
+    """Answers 451 to a greylisted recipient's first RCPT, as many mail servers do to new senders."""
+
+    greylisted: set[str] = field(default_factory=set)
+    rcpts: list[list[str]] = field(default_factory=list)  # the accepted recipients of each message
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.greylisted:
+            self.greylisted.discard(address)
+            return "451 4.7.1 greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.rcpts.append(list(envelope.rcpt_tos))
+        return await super().handle_DATA(server, session, envelope)
+
+
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox(free_port())
@@ -250,6 +269,41 @@ def test_smtp_down_then_back_is_delivered_once_with_the_same_digest(tmp_path: Pa
         clock.advance(timedelta(hours=1))
         assert run(config, store, clock, force=True) == []
         assert len(box.messages) == 1
+    finally:
+        box.stop()
+
+
+def test_a_recipient_refused_for_now_gets_the_digest_later_and_the_others_once(tmp_path: Path,
+                                                                                 store: Store) -> None:
+    clock = Clock()
+    box = GreylistingMailbox(free_port(), greylisted={"night@example.org"})
+    box.start()
+    try:
+        config = make_config(tmp_path, """  - name: caucasus
+    match: {regions: [AZ]}
+    max_age: null
+    deliver:
+      - {kind: email, to: [desk@example.org, night@example.org, nobody@example.org]}
+""", box.port)
+        add_item(store, "a", clock)
+        [outcome] = run(config, store, clock, force=True)
+        assert not outcome.failed
+        assert "retrying night@example.org in" in str(outcome)
+        assert box.rcpts == [["desk@example.org", "nobody@example.org"]]
+        [record] = Outbox(store).list_digests()
+        follow_up = [d for d in record.deliveries if d.recipients]
+        assert [(d.recipients, d.status) for d in follow_up] == [(["night@example.org"], "pending")]
+        clock.advance(timedelta(seconds=10))
+        assert run(config, store, clock) == []  # its backoff holds it
+        clock.advance(timedelta(minutes=5))
+        [again] = run(config, store, clock)
+        assert again.retry and again.digest_id == outcome.digest_id and not again.failed
+        assert box.rcpts == [["desk@example.org", "nobody@example.org"], ["night@example.org"]]
+        assert [m["Message-ID"] for m in box.messages] == [f"<{outcome.digest_id}@advisory-monitor>"] * 2
+        clock.advance(timedelta(hours=2))
+        assert run(config, store, clock, force=True) == []
+        assert len(box.messages) == 2
+        assert all(d.status == "sent" for d in Outbox(store).list_digests()[0].deliveries)
     finally:
         box.stop()
 

@@ -21,6 +21,7 @@ from monitor.store.migrate import BASELINE, current, head
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PREVIOUS_TABLES = [tb for name, tb in t.metadata.tables.items() if name not in ("workers", "leases")]
+COLUMNS_ADDED_SINCE = [("deliveries", "recipients")]  # by migration 0003
 
 
 def _previous_release(url: str) -> None:
@@ -40,6 +41,10 @@ def _previous_release(url: str) -> None:
         id="d1", alert="baku", created_at=NOW, item_count=1, carried=0, subject="s", rendered={"subject": "s"},
         deliveries=[DeliveryRecord("d1", "webhook:1", "webhook", "hook", next_attempt=NOW)], item_ids=["a"]))
     store.close()
+    with engine.begin() as conn:  # written with today's code, then made as old as the data
+        for table, column in COLUMNS_ADDED_SINCE:
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    engine.dispose()
 
 
 def test_a_database_of_the_previous_release_is_upgraded_in_place(database_url: str) -> None:
@@ -51,6 +56,7 @@ def test_a_database_of_the_previous_release_is_upgraded_in_place(database_url: s
     assert store.unclassified("v1") == [] and store.classification_mark() == 1
     outbox = Outbox(store)
     assert outbox.claimed("baku", ["a"]) and [d.digest_id for d in outbox.due_deliveries(None)] == ["d1"]
+    assert "recipients" in {c["name"] for c in inspect(store.engine).get_columns("deliveries")}
     store.close()
     Store.open(database_url).close()  # a second start finds nothing to do
 
@@ -61,7 +67,7 @@ def test_a_database_newer_than_the_program_is_refused(database_url: str) -> None
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
-    with pytest.raises(StoreError, match=r"newer than this program's \(revision 0002\)"):
+    with pytest.raises(StoreError, match=rf"newer than this program's \(revision {head()}\)"):
         Store.open(database_url)
 
 

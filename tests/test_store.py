@@ -76,6 +76,7 @@ def test_a_database_from_before_the_new_columns_is_upgraded_in_place(tmp_path: P
         conn.execute("ALTER TABLE items DROP COLUMN classified_version")
         conn.execute("ALTER TABLE classifications DROP COLUMN seq")
         conn.execute("DROP TABLE dedup_keys")
+        conn.execute("ALTER TABLE deliveries DROP COLUMN recipients")
         for table in ("alembic_version", "workers", "leases"):  # the previous release had no migrations
             conn.execute(f"DROP TABLE {table}")
     for _ in range(2):  # a second start finds nothing to do

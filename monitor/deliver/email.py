@@ -2,8 +2,9 @@
 
 ``security`` is ``none``, ``starttls`` or ``tls`` (implicit TLS). AUTH is used when a username and
 password are configured; they come from the environment and are never logged. Refused recipients
-are reported one by one: some refused is a partial delivery, all refused a failure. Connection
-trouble, timeouts and 4xx replies are retryable; 5xx replies are not.
+are reported one by one: some refused is a partial delivery (the dispatcher sends those refused
+for now, 4xx, a delivery of their own later), all refused a failure. Connection trouble, timeouts
+and 4xx replies are retryable; 5xx replies are not.
 """
 
 from __future__ import annotations

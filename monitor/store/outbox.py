@@ -6,6 +6,7 @@ recorded one by one after each send (record_delivery).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class DeliveryRecord:
     next_attempt: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
+    # Set on a follow-up to the recipients a server refused for now; None for a configured target.
+    recipients: list[str] | None = None
 
 
 @dataclass
@@ -191,13 +194,21 @@ class Outbox:
             return int(conn.execute(select(func.count()).select_from(t.deliveries)
                                     .where(t.deliveries.c.status == "pending")).scalar_one())
 
-    def record_delivery(self, delivery: DeliveryRecord) -> None:
+    def record_delivery(self, delivery: DeliveryRecord, follow_up: DeliveryRecord | None = None) -> None:
+        """Record a send's result; with ``follow_up``, a new pending delivery of the same digest
+        (recipients refused for now) in the same transaction, so none is lost or added twice."""
         values = {k: v for k, v in _delivery_row(delivery).items() if k not in ("digest_id", "target")}
         try:
             with self.engine.begin() as conn:
                 conn.execute(update(t.deliveries).where(and_(t.deliveries.c.digest_id == delivery.digest_id,
                                                              t.deliveries.c.target == delivery.target))
                              .values(**values))
+                # (A send repeated after a crash finds its follow-up there already.)
+                if follow_up is not None and conn.execute(
+                        select(t.deliveries.c.target).where(and_(
+                            t.deliveries.c.digest_id == follow_up.digest_id,
+                            t.deliveries.c.target == follow_up.target))).first() is None:
+                    conn.execute(insert(t.deliveries), [_delivery_row(follow_up)])
         except SQLAlchemyError as exc:
             raise StoreError(f"could not record delivery of {delivery.digest_id}: {exc}") from exc
 
@@ -249,11 +260,15 @@ class Outbox:
 
 
 def _delivery_row(d: DeliveryRecord) -> dict[str, Any]:
-    return dict(d.__dict__)
+    row = dict(d.__dict__)
+    row["recipients"] = json.dumps(d.recipients) if d.recipients is not None else None
+    return row
 
 
 def _delivery(row: Any) -> DeliveryRecord:
-    return DeliveryRecord(**{k: row[k] for k in DeliveryRecord.__dataclass_fields__})
+    values = {k: row[k] for k in DeliveryRecord.__dataclass_fields__}
+    values["recipients"] = json.loads(values["recipients"]) if values["recipients"] is not None else None
+    return DeliveryRecord(**values)
 
 
 def _digest(row: Any) -> DigestRecord:
