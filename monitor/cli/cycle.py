@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.cli.common import emit, instance_lock, load, open_store, print_source_reports
 
+if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+T = TypeVar("T")
+
+
+def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutine[Any, Any, T]]) -> T:
+    """Run one coroutine of a Pipeline on the config's store, under the instance lock."""
     import asyncio
 
     from monitor.pipeline import Pipeline
@@ -20,28 +27,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         store = open_store(config)
         pipeline = Pipeline(config, store)
         try:
-            reports = asyncio.run(pipeline.ingest(args.source or None))
+            return asyncio.run(work(pipeline))
         finally:
             pipeline.close()
             store.close()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    reports = _with_pipeline(args, lambda pipeline: pipeline.ingest(args.source or None))
     print_source_reports(reports)
     return 1 if args.strict and any(not r.ok for r in reports) else 0
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from monitor.pipeline import Pipeline
-
-    config = load(args)
-    with instance_lock(config):
-        store = open_store(config)
-        pipeline = Pipeline(config, store)
-        try:
-            report = asyncio.run(pipeline.run_once())
-        finally:
-            pipeline.close()
-            store.close()
+    report = _with_pipeline(args, lambda pipeline: pipeline.run_once())
     print_source_reports(report.sources)
     emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
     for digest in report.digests:

@@ -65,22 +65,11 @@ class Config(Strict):
             return prefix + str(relative_path(Path(value[len(prefix):]), info))
         return value
 
-    @field_validator("sources")
+    @field_validator("sources", "sites", "alerts")
     @classmethod
-    def _unique_sources(cls, value: list[Any]) -> list[Any]:
-        require_unique([s.name for s in value], "source")
-        return value
-
-    @field_validator("sites")
-    @classmethod
-    def _unique_sites(cls, value: list[Any]) -> list[Any]:
-        require_unique([s.name for s in value], "site")
-        return value
-
-    @field_validator("alerts")
-    @classmethod
-    def _unique_alerts(cls, value: list[Any]) -> list[Any]:
-        require_unique([a.name for a in value], "alert")
+    def _unique_names(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        require_unique([entry.name for entry in value], {"sources": "source", "sites": "site"}.get(
+            info.field_name or "", "alert"))
         return value
 
     def source(self, name: str) -> AnySource:
