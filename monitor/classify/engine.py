@@ -67,6 +67,7 @@ class CompiledRules:
     scoring: dict[str, float] = field(default_factory=dict)
     compound_prefixes: frozenset[str] = frozenset()
     admin_words: frozenset[str] = frozenset()
+    agent_words: frozenset[str] = frozenset()
     build_seconds: float = 0.0
 
 
@@ -194,6 +195,7 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
                              frozenset(given), frozenset(preps), actor_pattern, scoring)
     compiled.compound_prefixes = _words(sources, "compound_prefixes")
     compiled.admin_words = _words(sources, "admin_words")
+    compiled.agent_words = _words(sources, "agent_prepositions")
     compiled.build_seconds = time.perf_counter() - t0
     return compiled, problems
 

@@ -58,6 +58,7 @@ _CLAUSE_BREAK = re.compile(r"[.,;:!?\n()\[\]]")
 _SENTENCE_OPENERS = frozenset('.!?\n:"“(')
 _MARKUP = frozenset(" \t*_[#>-")
 _MAX_EVIDENCE = 6
+_COORDINATORS = frozenset(("and", "or"))
 # After an abbreviated country name, a lowercase word that is none of these makes the name attributive
 # ("a US teacher", "the Russia desk"): a nationality, weighed like an adjective.
 _FUNCTION_WORDS = frozenset(
@@ -70,8 +71,8 @@ Span = dict[str, Any]  # {"text", "start", "end"}
 
 
 class _Mention:
-    __slots__ = ("actor", "cands", "end", "initial", "owner", "people", "prep", "region", "sent", "start", "weak",
-                 "weight")
+    __slots__ = ("actor", "agent", "cands", "end", "initial", "owner", "people", "prep", "region", "sent", "start",
+                 "weak", "weight")
 
     def __init__(self, start: int, end: int, cands: tuple[Any, ...], sent: int) -> None:
         self.start = start
@@ -81,6 +82,7 @@ class _Mention:
         self.region: Region | None = None
         self.owner = ""
         self.actor = False
+        self.agent = False  # after "by": who acts ("brokered by Qatar")
         self.people = False
         self.prep = False
         self.initial = False
@@ -370,10 +372,16 @@ class Engine:
                 # known town, "in Manila, Philippines", the town is the place and the country only its address.)
                 m.prep = scan[k2 + 1:j + 1] in c.prepositions or (
                     full[s - 2:s] == ", " and not (mentions and mentions[-1].end == s - 2)
-                    and self._after_place(full, scan, s - 2))
+                    and self._after_place(full, scan, s - 2)) or (
+                    # "in Moscow and Kyiv": the second place shares the first one's preposition.
+                    prev in _COORDINATORS and bool(mentions) and mentions[-1].prep and mentions[-1].end == k)
             # "the army in Amman said": after a preposition the place is where, not who. An actor word
             # only counts in the same clause: "in Mali. Officials said" is a place, then a speaker.
-            if not m.prep:
+            if not m.prep and (prev in c.agent_words or (
+                    prev == "the" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.agent_words) or (
+                    prev in _COORDINATORS and mentions and mentions[-1].agent and mentions[-1].end == k)):
+                m.actor = m.agent = True  # "brokered by the United Arab Emirates (and Qatar)": who acts
+            elif not m.prep:
                 a = actor(scan, e)
                 # (the full stop of "U.S." or "U.K." ends the name, not the clause)
                 b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
