@@ -348,6 +348,8 @@ def _settle_heap() -> None:
     rules: hundreds of thousands of objects) from the cyclic collector's full passes: each pass
     walked all of it again, and item-heavy work (matching thousands of site and trip pairs) set
     one off every few hundred milliseconds (bench/geo.py: a full pass cost more than matching
-    10,000 items). A reload builds anew and settles again."""
+    10,000 items). A reload builds anew and settles again, thawing first so that what the last
+    build left behind (an engine replaced by a reload) can still be collected."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
