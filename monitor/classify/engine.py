@@ -68,6 +68,8 @@ class CompiledRules:
     compound_prefixes: frozenset[str] = frozenset()
     admin_words: frozenset[str] = frozenset()
     agent_words: frozenset[str] = frozenset()
+    mission_words: tuple[str, ...] = ()
+    origin_nouns: frozenset[str] = frozenset()
     build_seconds: float = 0.0
 
 
@@ -196,6 +198,8 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     compiled.compound_prefixes = _words(sources, "compound_prefixes")
     compiled.admin_words = _words(sources, "admin_words")
     compiled.agent_words = _words(sources, "agent_prepositions")
+    compiled.mission_words = tuple(sorted(_words(sources, "mission_words")))
+    compiled.origin_nouns = _words(sources, "origin_nouns")
     compiled.build_seconds = time.perf_counter() - t0
     return compiled, problems
 

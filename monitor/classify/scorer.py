@@ -71,8 +71,8 @@ Span = dict[str, Any]  # {"text", "start", "end"}
 
 
 class _Mention:
-    __slots__ = ("actor", "agent", "cands", "end", "initial", "owner", "people", "prep", "region", "sent", "start",
-                 "weak", "weight")
+    __slots__ = ("actor", "agent", "cands", "end", "initial", "mission", "owner", "people", "prep", "region", "sent",
+                 "start", "weak", "weight")
 
     def __init__(self, start: int, end: int, cands: tuple[Any, ...], sent: int) -> None:
         self.start = start
@@ -83,6 +83,7 @@ class _Mention:
         self.owner = ""
         self.actor = False
         self.agent = False  # after "by": who acts ("brokered by Qatar")
+        self.mission = False  # names a country's embassy or consulate, which stands abroad
         self.people = False
         self.prep = False
         self.initial = False
@@ -364,7 +365,11 @@ class Engine:
             while i >= 0 and full[i] in _MARKUP:
                 i -= 1
             m.initial = i < 0 or full[i] in _SENTENCE_OPENERS or (s < tlen and title_case)
-            if prev in c.prepositions:
+            # "a peacekeeper from Malawi", "tourists from Germany": where people come from, a nationality.
+            origin = prev == "from" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.origin_nouns
+            if origin:
+                m.people = True
+            elif prev in c.prepositions:
                 m.prep = True
             elif k > 0:
                 k2 = scan.rfind(" ", 0, k)
@@ -386,8 +391,9 @@ class Engine:
                 # (the full stop of "U.S." or "U.K." ends the name, not the clause)
                 b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
                 m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
+                m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
             weight = 1.0
-            if all_people:
+            if all_people or origin:
                 weight = sc["people"]
                 m.people = True
             elif all_demonym:
@@ -441,7 +447,8 @@ class Engine:
         by_sent: dict[int, set[str]] = {}
         weight: dict[str, float] = {}
         for m in mentions:
-            if m.weak or m.people:
+            # An embassy's country is the one place its city is not ("the US Embassy in Lima").
+            if m.weak or m.people or m.mission:
                 continue
             owner = m.owner
             if owner:
