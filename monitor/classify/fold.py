@@ -23,7 +23,9 @@ _EXTRA = {
 
 def _build_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    for code in range(0x80, 0x250):
+    # Latin-1 to Latin Extended-B, and Latin Extended Additional: Vietnamese (Hà Nội, Đà Nẵng) and the
+    # dotted transliterations GeoNames uses for Arabic and Turkic names (Al Ḩudaydah, Şanlıurfa).
+    for code in (*range(0x80, 0x250), *range(0x1E00, 0x1F00)):
         ch = chr(code)
         if ch in _EXTRA:
             continue

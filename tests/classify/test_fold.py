@@ -31,3 +31,9 @@ def test_sentences_do_not_split_after_initials() -> None:
     assert [text[s:s + 4] for s in starts] == ["The ", "Next", "A ne"]
     assert sentence_of(starts, text.index("Embassy")) == 0
     assert sentence_of(starts, text.index("line")) == 2
+
+
+def test_vietnamese_and_dotted_transliterations_fold_to_plain_letters() -> None:
+    text = "Al Ḩudaydah, Hà Nội, Đà Nẵng, Şanlıurfa"
+    assert scan_form(text) == "al hudaydah  ha noi  da nang  sanliurfa"
+    assert len(scan_form(text)) == len(text)
