@@ -70,6 +70,7 @@ class CompiledRules:
     agent_words: frozenset[str] = frozenset()
     mission_words: tuple[str, ...] = ()
     origin_nouns: frozenset[str] = frozenset()
+    not_place_phrases: frozenset[str] = frozenset()
     build_seconds: float = 0.0
 
 
@@ -200,6 +201,7 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     compiled.agent_words = _words(sources, "agent_prepositions")
     compiled.mission_words = tuple(sorted(_words(sources, "mission_words")))
     compiled.origin_nouns = _words(sources, "origin_nouns")
+    compiled.not_place_phrases = _words(sources, "not_place_phrases")
     compiled.build_seconds = time.perf_counter() - t0
     return compiled, problems
 

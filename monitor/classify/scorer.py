@@ -370,7 +370,8 @@ class Engine:
             if origin:
                 m.people = True
             elif prev in c.prepositions:
-                m.prep = True
+                # "due to Israeli strikes", "according to Turkey": a cause or a source, not a place.
+                m.prep = k <= 0 or scan[scan.rfind(" ", 0, k) + 1:j + 1] not in c.not_place_phrases
             elif k > 0:
                 k2 = scan.rfind(" ", 0, k)
                 # "in Sevare, Mali": the town is unknown, so the country stands for the place. (After a
