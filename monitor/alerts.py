@@ -507,7 +507,7 @@ class Matcher:
                 sink.append(Match(rules[index], item))
 
     def _match_trips(self, item: ItemFacts, position: int, sinks: list[list[Match] | None], last: list[int]) -> None:
-        rules, severity, arrived = self.rules, item.severity, item.arrived
+        rules, severity, arrived = self.rules, item.severity, item.seen or item.dated
         for region in item.regions:
             for index, rank, threats, sources, opens, closes in self._plain_legs.get(region, ()):
                 # A leg wants what arrives while it is current (as Condition.test).
