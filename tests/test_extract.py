@@ -37,6 +37,21 @@ def test_seed_002_loses_everything_from_read_also_on(boilerplate) -> None:  # ty
         assert furniture not in text
 
 
+@pytest.mark.parametrize("heading", ["More from BBC News", "More in Middle East", "Don't miss", "Read next:",
+                                     "Around the web"])
+def test_section_headings_of_other_sites_start_the_furniture(boilerplate, heading: str) -> None:  # type: ignore[no-untyped-def]
+    body = ("Gunmen attacked a convoy near Gao on Monday.\n\nThe army said two soldiers were hurt.\n\n"
+            "Officials in Bamako said more troops would be sent.\n\n"
+            f"{heading}\n\nFloods hit Jakarta\n\nElection results in Kenya")
+    text = clean_text(body, boilerplate)
+    assert "more troops would be sent" in text and "Jakarta" not in text and "Kenya" not in text
+
+
+def test_a_sentence_starting_like_a_heading_is_kept(boilerplate) -> None:  # type: ignore[no-untyped-def]
+    body = "One.\n\nTwo.\n\nThree.\n\nMore from the aid groups is expected on Tuesday.\n\nFour."
+    assert "aid groups" in clean_text(body, boilerplate)
+
+
 def test_marker_at_the_top_does_not_empty_the_article(boilerplate) -> None:  # type: ignore[no-untyped-def]
     text = clean_text("Related\nGunmen attacked a convoy.\nTwo were killed.\nOfficials said so.", boilerplate)
     assert "Gunmen attacked a convoy." in text
