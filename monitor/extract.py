@@ -29,8 +29,10 @@ _BLOCK_TAGS = frozenset(
         "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"
     ]
 )
+# Never article text: code, controls, and the page's furniture (menus, sidebars of other stories,
+# site footers), which would otherwise be classified with the story.
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "button",
-              "select", "textarea", "input", "nav", "form")
+              "select", "textarea", "input", "nav", "form", "aside", "footer")
 
 
 @dataclass(frozen=True)

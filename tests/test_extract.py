@@ -57,6 +57,15 @@ def test_marker_at_the_top_does_not_empty_the_article(boilerplate) -> None:  # t
     assert "Gunmen attacked a convoy." in text
 
 
+def test_html_to_text_drops_sidebars_and_footers() -> None:
+    html = ("<html><body><nav>World | Africa</nav><article><h1>Clashes in Gao</h1><p>Gunmen attacked a convoy.</p>"
+            "<aside><h2>Elsewhere</h2><ul><li>Floods in Jakarta</li></ul></aside></article>"
+            "<footer>Kenya bureau &copy; News Ltd</footer></body></html>")
+    text = html_to_text(html)
+    assert "Gunmen attacked a convoy." in text and "Clashes in Gao" in text
+    assert "Jakarta" not in text and "Kenya" not in text and "Africa" not in text
+
+
 def test_html_to_text_drops_scripts_and_keeps_blocks() -> None:
     html = "<div><p>First <b>para</b>.</p><script>alert(1)</script><p>Second&nbsp;para.</p><ul><li>a</li></ul></div>"
     text = clean_text(html_to_text(html))
