@@ -325,6 +325,12 @@ class Engine:
             filtered = feature = False
             if flags_any & NEVER or not full[s].isupper():
                 continue
+            # "Meteo-France", "Air-India": joined by a hyphen to a capitalised word that is no place, the
+            # name is part of another ("Pakistan-India border" keeps both; "Russo-Ukrainian" is an adjective).
+            if (s >= 2 and full[s - 1] == "-" and full[s - 2].isalpha() and not all_demonym
+                    and not (mentions and mentions[-1].end == s - 1)
+                    and full[scan.rfind(" ", 0, s - 1) + 1].isupper()):
+                continue
             if flags_any & EXACT:
                 span = full[s:e]
                 cands = tuple(cd for cd in cands if not cd.flags & EXACT or cd.exact == span)
