@@ -59,6 +59,9 @@ _SENTENCE_OPENERS = frozenset('.!?\n:"“(')
 _MARKUP = frozenset(" \t*_[#>-")
 _MAX_EVIDENCE = 6
 _COORDINATORS = frozenset(("and", "or"))
+# After an adjective of a country these nouns make it a place: "the Greek island", "the Libyan capital".
+_PLACE_NOUNS = frozenset("capital island islands city town village port coast coastline border region province "
+                         "mainland countryside territory enclave side".split())
 # After an abbreviated country name, a lowercase word that is none of these makes the name attributive
 # ("a US teacher", "the Russia desk"): a nationality, weighed like an adjective.
 _FUNCTION_WORDS = frozenset(
@@ -403,7 +406,8 @@ class Engine:
             if all_people or origin:
                 weight = sc["people"]
                 m.people = True
-            elif all_demonym:
+            elif all_demonym and not (full[e:e + 1] == " " and scan[e + 1:scan.find(" ", e + 1)] in _PLACE_NOUNS):
+                # (but "the Greek island of Rhodes", "the Somali capital" say where)
                 weight = sc["demonym"]
             elif flags_any & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
                 word_after = scan[e + 1:scan.find(" ", e + 1)]
