@@ -37,13 +37,17 @@ def _span(full: str, s: int, e: int) -> list[Span]:
     return [{"text": full[s:e], "start": s, "end": e}] if e > s else []
 
 
-def many_dead(full: str, limit: int) -> tuple[int, int] | None:
-    """The span of the first casualty count of at least ``limit``, if the text states one."""
+def many_dead(full: str, limit: int, starts: list[int] | None = None,
+              sent_factor: dict[int, float] | None = None) -> tuple[int, int] | None:
+    """The span of the first casualty count of at least ``limit``, if the text states one (outside
+    historical, hypothetical and negated sentences, when their factors are given)."""
     low = full.lower()
     found: tuple[int, int] | None = None
     for pattern in (_COUNT_THEN_DEAD, _DEAD_THEN_COUNT):
         for m in pattern.finditer(low):
             number = next(g for g in m.groups() if g)
+            if starts is not None and sent_factor and sent_factor.get(bisect_right(starts, m.start()) - 1, 1.0) < 1.0:
+                continue  # "the 2015 earthquake that killed nearly 9,000 people" on its anniversary
             if int(number.replace(",", "")) >= limit:
                 if found is None or m.start() < found[0]:
                     found = (m.start(), m.end())
@@ -87,7 +91,7 @@ def decide_severity(tax: Taxonomy, threat_types: list[str], full: str, cues: lis
             if t in tax.base_medium_types and hit["score"] >= tax.base_medium_min:
                 best = max(best, _MEDIUM)
         if _HIGH <= raised < _CRITICAL:
-            dead = many_dead(full, tax.casualties_critical)
+            dead = many_dead(full, tax.casualties_critical, starts, sent_factor)
             if dead is not None:
                 raised, raised_at = _CRITICAL, dead
         if raised > best:
