@@ -5,7 +5,7 @@ rules that could want it (see the package docstring); what a match matched on is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -298,46 +298,37 @@ class Condition:
 
     def region_anchor(self) -> frozenset[str] | None:
         """Region ids of which a matching item must have at least one, or None if it need not."""
-        if self.regions is not None:
-            return self.regions
-        if self.legs is not None:
-            return frozenset(leg.place for leg in self.legs)
-        for child in self.all_of:
-            anchor = child.region_anchor()
-            if anchor is not None:
-                return anchor
-        if self.any_of:
-            anchors = [c.region_anchor() for c in self.any_of]
-            if all(a is not None for a in anchors):
-                return frozenset().union(*(a for a in anchors if a is not None))
-        return None
+        return self._anchor(_own_regions)
 
     def site_anchor(self) -> frozenset[str] | None:
         """Sites of which a matching item must lie near at least one, or None if it need not."""
-        if self.sites is not None:
-            return self.sites
+        return self._anchor(lambda c: c.sites)
+
+    def threat_anchor(self) -> frozenset[str] | None:
+        """Threat types of which a matching item must have at least one, or None if it need not."""
+        return self._anchor(lambda c: c.threats)
+
+    def _anchor(self, own: Callable[[Condition], frozenset[str] | None]) -> frozenset[str] | None:
+        # What this condition asks itself, else what any `all` branch must have, else what every
+        # `any` branch asks (their union).
+        found = own(self)
+        if found is not None:
+            return found
         for child in self.all_of:
-            anchor = child.site_anchor()
+            anchor = child._anchor(own)
             if anchor is not None:
                 return anchor
         if self.any_of:
-            anchors = [c.site_anchor() for c in self.any_of]
+            anchors = [c._anchor(own) for c in self.any_of]
             if all(a is not None for a in anchors):
                 return frozenset().union(*(a for a in anchors if a is not None))
         return None
 
-    def threat_anchor(self) -> frozenset[str] | None:
-        if self.threats is not None:
-            return self.threats
-        for child in self.all_of:
-            anchor = child.threat_anchor()
-            if anchor is not None:
-                return anchor
-        if self.any_of:
-            anchors = [c.threat_anchor() for c in self.any_of]
-            if all(a is not None for a in anchors):
-                return frozenset().union(*(a for a in anchors if a is not None))
-        return None
+
+def _own_regions(condition: Condition) -> frozenset[str] | None:
+    if condition.regions is not None:
+        return condition.regions
+    return frozenset(leg.place for leg in condition.legs) if condition.legs is not None else None
 
 
 @dataclass(frozen=True)
