@@ -315,7 +315,6 @@ class Engine:
         c = self.compiled
         sc = self._s
         regions = self._regions
-        actor = self._actor.match
         title_case = _title_is_title_case(full[:tlen])
         raw.sort(key=lambda h: (h[0], -h[1]))
         last = -1
@@ -374,34 +373,7 @@ class Engine:
             while i >= 0 and full[i] in _MARKUP:
                 i -= 1
             m.initial = i < 0 or full[i] in _SENTENCE_OPENERS or (s < tlen and title_case)
-            # "a peacekeeper from Malawi", "tourists from Germany": where people come from, a nationality.
-            origin = prev == "from" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.origin_nouns
-            if origin:
-                m.people = True
-            elif prev in c.prepositions:
-                # "due to Israeli strikes", "according to Turkey": a cause or a source, not a place.
-                m.prep = k <= 0 or scan[scan.rfind(" ", 0, k) + 1:j + 1] not in c.not_place_phrases
-            elif k > 0:
-                k2 = scan.rfind(" ", 0, k)
-                # "in Sevare, Mali": the town is unknown, so the country stands for the place. (After a
-                # known town, "in Manila, Philippines", the town is the place and the country only its address.)
-                m.prep = scan[k2 + 1:j + 1] in c.prepositions or (
-                    full[s - 2:s] == ", " and not (mentions and mentions[-1].end == s - 2)
-                    and self._after_place(full, scan, s - 2)) or (
-                    # "in Moscow and Kyiv": the second place shares the first one's preposition.
-                    prev in _COORDINATORS and bool(mentions) and mentions[-1].prep and mentions[-1].end == k)
-            # "the army in Amman said": after a preposition the place is where, not who. An actor word
-            # only counts in the same clause: "in Mali. Officials said" is a place, then a speaker.
-            if not m.prep and (prev in c.agent_words or (
-                    prev == "the" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.agent_words) or (
-                    prev in _COORDINATORS and mentions and mentions[-1].agent and mentions[-1].end == k)):
-                m.actor = m.agent = True  # "brokered by the United Arab Emirates (and Qatar)": who acts
-            elif not m.prep:
-                a = actor(scan, e)
-                # (the full stop of "U.S." or "U.K." ends the name, not the clause)
-                b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
-                m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
-                m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
+            origin = self._read_context(m, full, scan, prev, j, k, mentions)
             weight = 1.0
             if all_people or origin:
                 weight = sc["people"]
@@ -429,6 +401,43 @@ class Engine:
             mentions.append(m)
 
         return self._resolve(mentions)
+
+    def _read_context(self, m: _Mention, full: str, scan: str, prev: str, j: int, k: int,
+                      mentions: list[_Mention]) -> bool:
+        """Set what the words around mention ``m`` say of it: a place (after a preposition), who acts
+        (an agent, an actor or a speaker, an embassy's country), or where people come from. ``prev``
+        is the word before it, ending at ``j``; ``k`` is the space before that word. True for an origin."""
+        c = self.compiled
+        s, e = m.start, m.end
+        # "a peacekeeper from Malawi", "tourists from Germany": where people come from, a nationality.
+        origin = prev == "from" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.origin_nouns
+        if origin:
+            m.people = True
+        elif prev in c.prepositions:
+            # "due to Israeli strikes", "according to Turkey": a cause or a source, not a place.
+            m.prep = k <= 0 or scan[scan.rfind(" ", 0, k) + 1:j + 1] not in c.not_place_phrases
+        elif k > 0:
+            k2 = scan.rfind(" ", 0, k)
+            # "in Sevare, Mali": the town is unknown, so the country stands for the place. (After a
+            # known town, "in Manila, Philippines", the town is the place and the country only its address.)
+            m.prep = scan[k2 + 1:j + 1] in c.prepositions or (
+                full[s - 2:s] == ", " and not (mentions and mentions[-1].end == s - 2)
+                and self._after_place(full, scan, s - 2)) or (
+                # "in Moscow and Kyiv": the second place shares the first one's preposition.
+                prev in _COORDINATORS and bool(mentions) and mentions[-1].prep and mentions[-1].end == k)
+        # "the army in Amman said": after a preposition the place is where, not who. An actor word
+        # only counts in the same clause: "in Mali. Officials said" is a place, then a speaker.
+        if not m.prep and (prev in c.agent_words or (
+                prev == "the" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.agent_words) or (
+                prev in _COORDINATORS and mentions and mentions[-1].agent and mentions[-1].end == k)):
+            m.actor = m.agent = True  # "brokered by the United Arab Emirates (and Qatar)": who acts
+        elif not m.prep:
+            a = self._actor.match(scan, e)
+            # (the full stop of "U.S." or "U.K." ends the name, not the clause)
+            b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
+            m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
+            m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
+        return origin
 
     def _after_place(self, full: str, scan: str, comma: int) -> bool:
         """Whether "<preposition> <Capitalised words>," ends at ``comma``: "in Sevare, Mali" names the
