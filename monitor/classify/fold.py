@@ -60,13 +60,11 @@ def fold_name(name: str) -> str:
 
 # What the matcher scans: folded, and every character that is not a letter or digit a space, so
 # that matches on word boundaries are the only matches (keys are stored as " word " / " prefix").
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCAN_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + b" " * 128
 
 
-def _scan_char(m: re.Match[str]) -> str:
-    mapped = _TABLE.get(ord(m.group()))
-    return mapped if mapped is not None and mapped.isascii() and mapped.isalnum() else " "
+# A non-ASCII character's byte in the scan form: its folded letter or digit, else a space.
+_SCAN_ORD = {chr(code): ord(to) if to.isascii() and to.isalnum() else 32 for code, to in _TABLE.items()}
 
 
 def scan_form(text: str) -> str:
@@ -76,9 +74,19 @@ def scan_form(text: str) -> str:
         low = text.replace("\u0130", "I").lower()  # the one capital (İ) that lowers to two characters
         if len(low) != len(text):
             low = "".join(c.lower()[:1] for c in text)
+    # Every non-ASCII character becomes one "?" (so offsets hold); only those few are looked up, which
+    # costs less than a regex pass over the whole text.
+    data = low.encode("ascii", "replace")
     if not low.isascii():
-        low = _NON_ASCII.sub(_scan_char, low)
-    return low.encode("ascii").translate(_SCAN_BYTES).decode("ascii")
+        buf = bytearray(data)
+        at = data.find(b"?")
+        while at >= 0:
+            ch = low[at]
+            if ch != "?":
+                buf[at] = _SCAN_ORD.get(ch, 32)
+            at = data.find(b"?", at + 1)
+        data = bytes(buf)
+    return data.translate(_SCAN_BYTES).decode("ascii")
 
 
 def scan_key(name: str, prefix: bool = False) -> str:
