@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+from tests.seeds_config import seeds_config
 
 
 def closed_port() -> int:
@@ -21,22 +20,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def config(tmp_path: Path) -> str:
-    articles = tmp_path / "articles"
-    articles.mkdir()
-    for seed in SEEDS.glob("*.txt"):
-        (articles / seed.name).write_bytes(seed.read_bytes())
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""database: sqlite:///{tmp_path}/monitor.db
-sources: [{{name: articles, kind: files, path: {articles}}}]
-alerts:
-  - name: caucasus
-    match: {{regions: [Azerbaijan, AM], threats: [terrorism, kidnapping, armed_conflict]}}
-    max_age: null
-    deliver:
-      - {{kind: file, path: {tmp_path}/out}}
-      - {{kind: webhook, url: "http://127.0.0.1:{closed_port()}/hook/t0ken", timeout: 2s}}
-""", encoding="utf-8")
-    return str(path)
+    return str(seeds_config(tmp_path, f"""      - {{kind: file, path: {tmp_path}/out}}
+      - {{kind: webhook, url: "http://127.0.0.1:{closed_port()}/hook/t0ken", timeout: 2s}}""",
+                            regions="Azerbaijan, AM"))
 
 
 def test_preview_backtest_history_and_retry(config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

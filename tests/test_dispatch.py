@@ -31,6 +31,7 @@ from monitor.config import Config, parse_config
 from monitor.dispatch import DigestOutcome, Dispatcher
 from monitor.models import Classification, Item, RegionHit, Severity, ThreatHit
 from monitor.store import Outbox, PollWrite, Store, StoredEntry
+from tests.seeds_config import SEEDS, seeds_config
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -456,25 +457,8 @@ def test_every_and_cron_schedules(tmp_path: Path, store: Store, receiver: Receiv
 # ---------------------------------------------------------------------------------------------
 # The real command in a real process: ingest, classify, match, deliver.
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-
-
 def once_config(tmp_path: Path, targets: str) -> Path:
-    articles = tmp_path / "articles"
-    articles.mkdir(exist_ok=True)
-    for seed in SEEDS.glob("*.txt"):
-        (articles / seed.name).write_bytes(seed.read_bytes())
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""database: sqlite:///{tmp_path}/monitor.db
-sources: [{{name: articles, kind: files, path: {articles}}}]
-alerts:
-  - name: caucasus
-    match: {{regions: [AZ, AM], threats: [terrorism, kidnapping, armed_conflict]}}
-    max_age: null
-    deliver:
-{targets}
-""", encoding="utf-8")
-    return path
+    return seeds_config(tmp_path, targets)
 
 
 def once(config: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
