@@ -24,7 +24,7 @@ import orjson
 
 from monitor.classify.inputs import analysis_json, read_articles, render_text
 from monitor.classify.scorer import Engine
-from monitor.errors import UsageError
+from monitor.errors import MonitorError, UsageError
 from monitor.extract import Boilerplate
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _outcome(status: bytes, text: str) -> str | Exception:
         return text
     if status == _USAGE:
         return UsageError(text)
-    return RuntimeError(f"a classify worker failed: {text}")
+    return MonitorError(f"a classify worker failed: {text}")
 
 
 def classify_paths(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate | None, fmt: str = "json",
@@ -196,7 +196,8 @@ def _in_parallel(paths: Sequence[str], engine: Engine, boilerplate: Boilerplate 
                 claims.stop()  # nothing after a failure is printed: no new chunks for anyone
             if emitted not in done and chunk is None:
                 if not running:
-                    raise RuntimeError("a classify worker exited before finishing its chunk")
+                    raise MonitorError("a classify worker process ended before finishing its files",
+                                       hint="was it killed (out of memory)? --jobs 1 classifies in one process")
                 time.sleep(0.001)
             while emitted in done:
                 end, outcome = done.pop(emitted)

@@ -90,3 +90,28 @@ def test_unreadable_path_in_a_workers_share_is_a_usage_error(tmp_path: Path,
     assert main(["classify", "--jobs", "2", *paths]) == 2
     captured = capsys.readouterr()
     assert "cannot read" in captured.err and "missing.txt" in captured.err
+
+
+def test_a_worker_that_dies_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from monitor.classify import batch
+
+    parent, real_lines = os.getpid(), batch._lines
+
+    def lines_or_die(*args: object, **kwargs: object) -> str:
+        if os.getpid() != parent:
+            os._exit(9)  # as if the kernel had killed the forked worker
+        time.sleep(0.05)  # let the worker take a chunk first
+        return real_lines(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "_lines", lines_or_die)
+    paths = []
+    for i in range(240):
+        p = tmp_path / f"{i:03d}.txt"
+        p.write_text(f"Floods in Kenya {i}\n\nFloods hit Kenya.", encoding="utf-8")
+        paths.append(str(p))
+    assert main(["classify", "--jobs", "2", *paths]) == 1
+    assert "worker process ended before finishing" in capsys.readouterr().err
