@@ -409,18 +409,21 @@ class Engine:
         is the word before it, ending at ``j``; ``k`` is the space before that word. True for an origin."""
         c = self.compiled
         s, e = m.start, m.end
+        # The word before ``prev``, and the two together ("due to", "outskirts of").
+        start2 = scan.rfind(" ", 0, k) + 1 if k > 0 else 0
+        word_before = scan[start2:k] if k > 0 else ""
+        two_words = scan[start2:j + 1]
         # "a peacekeeper from Malawi", "tourists from Germany": where people come from, a nationality.
-        origin = prev == "from" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.origin_nouns
+        origin = prev == "from" and k > 0 and word_before in c.origin_nouns
         if origin:
             m.people = True
         elif prev in c.prepositions:
             # "due to Israeli strikes", "according to Turkey": a cause or a source, not a place.
-            m.prep = k <= 0 or scan[scan.rfind(" ", 0, k) + 1:j + 1] not in c.not_place_phrases
+            m.prep = k <= 0 or two_words not in c.not_place_phrases
         elif k > 0:
-            k2 = scan.rfind(" ", 0, k)
             # "in Sevare, Mali": the town is unknown, so the country stands for the place. (After a
             # known town, "in Manila, Philippines", the town is the place and the country only its address.)
-            m.prep = scan[k2 + 1:j + 1] in c.prepositions or (
+            m.prep = two_words in c.prepositions or (
                 full[s - 2:s] == ", " and not (mentions and mentions[-1].end == s - 2)
                 and self._after_place(full, scan, s - 2)) or (
                 # "in Moscow and Kyiv": the second place shares the first one's preposition.
@@ -428,7 +431,7 @@ class Engine:
         # "the army in Amman said": after a preposition the place is where, not who. An actor word
         # only counts in the same clause: "in Mali. Officials said" is a place, then a speaker.
         if not m.prep and (prev in c.agent_words or (
-                prev == "the" and k > 0 and scan[scan.rfind(" ", 0, k) + 1:k] in c.agent_words) or (
+                prev == "the" and k > 0 and word_before in c.agent_words) or (
                 prev in _COORDINATORS and mentions and mentions[-1].agent and mentions[-1].end == k)):
             m.actor = m.agent = True  # "brokered by the United Arab Emirates (and Qatar)": who acts
         elif not m.prep:
