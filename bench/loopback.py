@@ -16,6 +16,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def daemon_config(database: str, ops_port: int, sources: str, hook_url: str) -> str:
+    """A daemon's config for the benchmarks: ``sources`` (YAML list lines), every unrest item sent at once
+    to one loopback webhook."""
+    return f"""
+database: {database}
+server: {{host: 127.0.0.1, port: {ops_port}}}
+sources:
+{sources}
+alerts:
+  - name: all
+    match: {{threats: [civil_unrest], min_severity: none}}
+    schedule: immediate
+    max_items: 1000
+    deliver:
+      - {{kind: webhook, url: "{hook_url}"}}
+"""
+
+
 def rss(items: list[tuple[str, str, str]], extra: str = "") -> bytes:
     body = "".join(f"<item><title>{t}</title><guid>{g}</guid><description>{d}</description>{extra}</item>"
                    for t, g, d in items)

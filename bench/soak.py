@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from loopback import Peers, free_port
+from loopback import Peers, daemon_config, free_port
 
 EXE = Path(sys.executable).with_name("advisory-monitor")
 PLACES = ["Karachi, Pakistan", "Lagos, Nigeria", "Dhaka, Bangladesh", "Lima, Peru", "Manila, Philippines",
@@ -125,19 +125,8 @@ def main() -> None:
         sources = "\n".join(f'  - {{name: f{i}, kind: feed, url: "{peers.url(f"/f{i}.xml")}", every: {args.every}}}'
                             for i in range(args.feeds))
         config = Path(work) / "config.yaml"
-        config.write_text(f"""
-database: sqlite:///{work}/monitor.db
-server: {{host: 127.0.0.1, port: {ops}}}
-sources:
-{sources}
-alerts:
-  - name: all
-    match: {{threats: [civil_unrest], min_severity: none}}
-    schedule: immediate
-    max_items: 1000
-    deliver:
-      - {{kind: webhook, url: "{peers.url('/hook')}"}}
-""", encoding="utf-8")
+        config.write_text(daemon_config(f"sqlite:///{work}/monitor.db", ops, sources, peers.url("/hook")),
+                          encoding="utf-8")
         log = (Path(work) / "log").open("w")
         proc = subprocess.Popen([str(EXE), "run", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=log)
         duration = args.minutes * 60

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from loopback import Peers, free_port
+from loopback import Peers, daemon_config, free_port
 from soak import EXE, GrowingFeeds
 
 from tests.pg import PostgresServer, start_server, unavailable_reason
@@ -63,19 +63,7 @@ def run(label: str, database: str, workers: int, args: argparse.Namespace,
         db = database.replace("WORK", work)
         for w in range(workers):
             config = Path(work) / f"worker{w}.yaml"
-            config.write_text(f"""
-database: {db}
-server: {{host: 127.0.0.1, port: {ops[w]}}}
-sources:
-{sources}
-alerts:
-  - name: all
-    match: {{threats: [civil_unrest], min_severity: none}}
-    schedule: immediate
-    max_items: 1000
-    deliver:
-      - {{kind: webhook, url: "{peers.url('/hook')}"}}
-""", encoding="utf-8")
+            config.write_text(daemon_config(db, ops[w], sources, peers.url("/hook")), encoding="utf-8")
             log = (Path(work) / f"log{w}").open("w")
             procs.append(subprocess.Popen([str(EXE), "run", "--config", str(config)], stdout=subprocess.DEVNULL,
                                           stderr=log))
