@@ -9,12 +9,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from tests.ports import free_port
 
 
 def _binary(name: str) -> str | None:
@@ -24,12 +25,6 @@ def _binary(name: str) -> str | None:
 
 def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -85,7 +80,7 @@ def start_server() -> Iterator[PostgresServer]:
     assert initdb
     subprocess.run(_as_postgres([initdb, "-D", f"{folder}/data", "-A", "trust", "-U", "monitor"]), check=True,
                    capture_output=True, timeout=120)
-    server = PostgresServer(_free_port(), folder)
+    server = PostgresServer(free_port(), folder)
     server.start()
     try:
         yield server

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,11 +17,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 class Hooks:
@@ -55,7 +50,7 @@ def hooks() -> Iterator[tuple[Hooks, int]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    port = _free_port()
+    port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -122,7 +117,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 def test_daemon_delivers_serves_health_and_stops_on_sigterm(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
     store, hook_port = hooks
-    ops = _free_port()
+    ops = free_port()
     config = _config(tmp_path, hook_port, ops)
     proc = _start(config, tmp_path / "log")
     try:
@@ -145,7 +140,7 @@ def test_daemon_delivers_serves_health_and_stops_on_sigterm(tmp_path: Path, hook
 
 def test_sighup_with_a_broken_config_keeps_the_last_good_one(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
     store, hook_port = hooks
-    ops = _free_port()
+    ops = free_port()
     config = _config(tmp_path, hook_port, ops)
     good = config.read_text(encoding="utf-8")
     proc = _start(config, tmp_path / "log")
@@ -164,7 +159,7 @@ def test_sighup_with_a_broken_config_keeps_the_last_good_one(tmp_path: Path, hoo
 def test_kill_9_while_articles_arrive_loses_nothing_and_doubles_nothing(tmp_path: Path,
                                                                          hooks: tuple[Hooks, int]) -> None:
     store, hook_port = hooks
-    config = _config(tmp_path, hook_port, _free_port())
+    config = _config(tmp_path, hook_port, free_port())
     for i, pause in enumerate((0.3, 1.2, 2.5, 0.8, 1.8)):
         proc = _start(config, tmp_path / "log")
         _article(tmp_path / "articles", i)
@@ -184,7 +179,7 @@ def test_kill_9_while_articles_arrive_loses_nothing_and_doubles_nothing(tmp_path
 
 def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
     _, hook_port = hooks
-    ops = _free_port()
+    ops = free_port()
     config = _config(tmp_path, hook_port, ops, every="1h")
     first = _start(config, tmp_path / "log")
     try:
@@ -207,7 +202,7 @@ def _get(port: int, path: str) -> tuple[int, bytes] | None:
 
 def test_status_prints_sources_and_alerts(tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
     _, hook_port = hooks
-    config = _config(tmp_path, hook_port, _free_port())
+    config = _config(tmp_path, hook_port, free_port())
     _article(tmp_path / "articles", 0)
     env = {**os.environ}
     once = subprocess.run([sys.executable, "-m", "monitor", "once", "--config", str(config)],
@@ -262,7 +257,7 @@ def test_two_workers_on_postgresql_share_sources_and_take_over_after_kill_9(
     store, hook_port = hooks
     for i in range(4):
         (tmp_path / f"s{i}").mkdir()
-    ops = [_free_port(), _free_port()]
+    ops = [free_port(), free_port()]
     configs = [_worker_config(tmp_path, pg_url, hook_port, ops[w], f"worker{w}") for w in range(2)]
     procs = [_start(configs[w], tmp_path / f"log{w}") for w in range(2)]
     logs = lambda: "".join((tmp_path / f"log{w}").read_text()[-2000:] for w in range(2))  # noqa: E731

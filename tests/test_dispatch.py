@@ -31,6 +31,7 @@ from monitor.config import Config, parse_config
 from monitor.dispatch import DigestOutcome, Dispatcher
 from monitor.models import Classification, Item, RegionHit, Severity, ThreatHit
 from monitor.store import Outbox, PollWrite, Store, StoredEntry
+from tests.ports import free_port
 from tests.seeds_config import SEEDS, seeds_config
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
@@ -49,12 +50,6 @@ class Clock:
 
 # ---------------------------------------------------------------------------------------------
 # Loopback peers
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @dataclass
 class Mailbox:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -25,14 +24,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from monitor.config import AlertRule, FileTarget
 from monitor.digest import render
 from monitor.models import Classification, Digest, DigestEntry, Evidence, Item, RegionHit, RenderedDigest, ThreatHit
+from tests.ports import free_port
 
 USER, PASSWORD = "desk", "s3cret-pa55"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_rendered(digest_id: str = "dg-test-0001", n: int = 2) -> RenderedDigest:
