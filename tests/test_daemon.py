@@ -72,21 +72,28 @@ def _article(folder: Path, i: int) -> None:
         f"Authorities in Mali advise travellers to avoid the area. (report {i})\n", encoding="utf-8")
 
 
-def _config(tmp_path: Path, hook_port: int, ops_port: int, every: str = "1s") -> Path:
-    (tmp_path / "articles").mkdir(exist_ok=True)
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""
-database: sqlite:///{tmp_path}/monitor.db
-server: {{host: 127.0.0.1, port: {ops_port}}}
+def _config_text(database: str, ops_port: int, sources: str, hook_port: int, settings: str = "") -> str:
+    """A daemon config: ``sources`` as YAML list lines, Mali's attacks sent at once to the loopback hook."""
+    return f"""
+database: {database}
+{settings}server: {{host: 127.0.0.1, port: {ops_port}}}
 sources:
-  - {{name: articles, kind: files, path: articles, every: {every}}}
+{sources}
 alerts:
   - name: mali
     match: {{regions: [ML], threats: [terrorism, kidnapping, armed_conflict, civil_unrest, crime]}}
     schedule: immediate
     deliver:
       - {{kind: webhook, url: "http://127.0.0.1:{hook_port}/hook"}}
-""", encoding="utf-8")
+"""
+
+
+def _config(tmp_path: Path, hook_port: int, ops_port: int, every: str = "1s") -> Path:
+    (tmp_path / "articles").mkdir(exist_ok=True)
+    path = tmp_path / "config.yaml"
+    path.write_text(_config_text(f"sqlite:///{tmp_path}/monitor.db", ops_port,
+                                 f"  - {{name: articles, kind: files, path: articles, every: {every}}}", hook_port),
+                    encoding="utf-8")
     return path
 
 
@@ -220,19 +227,8 @@ def test_status_prints_sources_and_alerts(tmp_path: Path, hooks: tuple[Hooks, in
 def _worker_config(tmp_path: Path, database: str, hook_port: int, ops_port: int, name: str) -> Path:
     sources = "\n".join(f"  - {{name: s{i}, kind: files, path: s{i}, every: 1s}}" for i in range(4))
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"""
-database: {database}
-workers: {{lease: 2s}}
-server: {{host: 127.0.0.1, port: {ops_port}}}
-sources:
-{sources}
-alerts:
-  - name: mali
-    match: {{regions: [ML], threats: [terrorism, kidnapping, armed_conflict, civil_unrest, crime]}}
-    schedule: immediate
-    deliver:
-      - {{kind: webhook, url: "http://127.0.0.1:{hook_port}/hook"}}
-""", encoding="utf-8")
+    path.write_text(_config_text(database, ops_port, sources, hook_port, settings="workers: {lease: 2s}\n"),
+                    encoding="utf-8")
     return path
 
 
