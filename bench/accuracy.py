@@ -19,7 +19,7 @@ from pathlib import Path
 
 from monitor.classify.engine import load_engine
 from monitor.classify.gazetteer import RegionLookupError
-from monitor.extract import clean_text, load_boilerplate
+from monitor.sources.extract import clean_text, load_boilerplate
 
 ROOT = Path(__file__).resolve().parents[1]
 RISKS = {"crime": "crime", "terrorism": "terrorism", "civil unrest": "civil_unrest", "unrest": "civil_unrest",

@@ -76,7 +76,7 @@ def main() -> int:
     samples = texts(n)
     from monitor.classify.engine import load_engine
     from monitor.classify.inputs import analysis_json, read_articles
-    from monitor.extract import load_boilerplate
+    from monitor.sources.extract import load_boilerplate
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"

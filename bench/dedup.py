@@ -10,7 +10,7 @@ import random
 import time
 import zlib
 
-from monitor.dedup import Candidate, NearDuplicateIndex, fingerprint
+from monitor.store.dedup import Candidate, NearDuplicateIndex, fingerprint
 
 WORDS = ("police army attack border city region minister president said killed wounded protest election "
          "flood earthquake storm market hotel embassy warning travel advisory citizens foreign government "

@@ -23,7 +23,7 @@ import aiosmtplib
 from monitor.config import AlertRule, EmailTarget, SmtpConfig
 from monitor.deliver import DeliverySession, deliver
 from monitor.deliver.message import message_bytes
-from monitor.digest import render
+from monitor.digest.render import render
 from monitor.models import Classification, Digest, DigestEntry, Evidence, Item, RegionHit, ThreatHit
 
 SENDER = "Advisory Monitor <monitor@localhost>"

@@ -23,9 +23,9 @@ from typing import Any
 
 from monitor.alerts import DEFAULT_THREATS, ItemFacts, compile_rules
 from monitor.config import Config
-from monitor.geo import region_points
-from monitor.sites import SiteLocator, kinds_from
-from monitor.trips import plan
+from monitor.travel.geo import region_points
+from monitor.travel.sites import SiteLocator, kinds_from
+from monitor.travel.trips import plan
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 DEST = [{"kind": "file", "path": "out"}]

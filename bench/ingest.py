@@ -58,7 +58,7 @@ def bench_parse(count: int, runs: int) -> None:
     import feedparser
     from lxml import etree
 
-    from monitor.extract import extract, load_boilerplate
+    from monitor.sources.extract import extract, load_boilerplate
     from monitor.sources.feeds import parse_feed
 
     data = make_feed(count)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.advisories import Observation, detect
+from monitor.official import us
+from monitor.official.changes import Observation, detect
 from monitor.sources.feedparsing import parse_feed
-from monitor.sources.official import us
 from monitor.store import LevelRow
 
 FEED = Path(__file__).resolve().parents[2] / "shared/corpus/feeds/bharris183__travel_alerts__travel_advisories.xml"

@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.dedup import content_hash, fingerprint, item_id
 from monitor.models import Item
 from monitor.store import PollWrite, SourceState, Store, StoredEntry
+from monitor.store.dedup import content_hash, fingerprint, item_id
 
 N = 20_000
 

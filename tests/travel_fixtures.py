@@ -10,7 +10,7 @@ from monitor.config import Config, parse_config
 
 def gazetteer() -> Any:
     from monitor.classify.engine import load_engine
-    from monitor.dispatch import _resolver
+    from monitor.dispatch.dispatcher import _resolver
 
     return _resolver(load_engine())
 

@@ -23,7 +23,7 @@ from monitor.alerts.matching import (
 from monitor.config import Config, MatchSpec, format_path, leg_window
 from monitor.errors import ConfigError, Problem
 from monitor.models import Severity
-from monitor.yamlpos import Located, load_located
+from monitor.support.yamlpos import Located, load_located
 
 
 class _Compiler:
@@ -122,7 +122,7 @@ class _Compiler:
 
     def compile_travel(self) -> None:
         """Resolve the sites' places and the trips' legs (before the rules that name them)."""
-        from monitor.sites import resolve_site
+        from monitor.travel.sites import resolve_site
 
         for index, spec in enumerate(self.config.sites):
             site = resolve_site(spec, self.resolver, lambda msg, s=None, i=index: self.problem(
@@ -132,7 +132,7 @@ class _Compiler:
         travel = self.config.travel
         if travel is None:
             return
-        from monitor.trips import alert_name, resolve_location, target_problems
+        from monitor.travel.trips import alert_name, resolve_location, target_problems
 
         for path, message in target_problems(self.config):
             self.problem(path, message)

@@ -39,7 +39,7 @@ class ItemFacts:
     # Official items only: the level (1-4) they state and, for a level change item, its kind.
     level: int | None = None
     advisory_change: str | None = None
-    # Sites the item lies within (monitor/sites.py): name -> km from the site's centre, or None
+    # Sites the item lies within (monitor/travel/sites.py): name -> km from the site's centre, or None
     # when the item is about the site's whole country (matches only with include_country).
     near: Mapping[str, float | None] = field(default_factory=dict)
     # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
@@ -390,7 +390,7 @@ class Matcher:
     def __init__(self, rules: Sequence[CompiledRule], sites: Mapping[str, Any] | None = None) -> None:
         self.rules = list(rules)
         self.by_name = {r.name: r for r in self.rules}
-        # The config's sites, resolved (monitor/sites.py Site): what items are located against.
+        # The config's sites, resolved (monitor/travel/sites.py Site): what items are located against.
         self.sites = dict(sites or {})
         self._by_region: dict[str, list[int]] = {}
         self._by_site: dict[str, list[int]] = {}

@@ -25,7 +25,7 @@ import orjson
 from monitor.classify.inputs import analysis_json, read_articles, render_text
 from monitor.classify.scorer import Engine
 from monitor.errors import MonitorError, UsageError
-from monitor.extract import Boilerplate
+from monitor.sources.extract import Boilerplate
 
 log = logging.getLogger(__name__)
 

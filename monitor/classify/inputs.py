@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.errors import UsageError
-from monitor.extract import Boilerplate, clean_lines, clean_text, html_to_text, looks_like_html
 from monitor.models import Classification
+from monitor.sources.extract import Boilerplate, clean_lines, clean_text, html_to_text, looks_like_html
 
 _FEED_STARTS = (b"<?xml", b"<rss", b"<feed", b"<rdf")
 

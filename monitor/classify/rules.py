@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from monitor.errors import Problem
-from monitor.resources import shipped_rules_dir
+from monitor.support.resources import shipped_rules_dir
 
 log = logging.getLogger(__name__)
 

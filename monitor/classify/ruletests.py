@@ -17,8 +17,8 @@ from typing import Any
 
 from monitor.classify.rules import LineDict, RuleFile, _LineLoader, as_list, read_rule_sources
 from monitor.errors import Problem
-from monitor.extract import Boilerplate, clean_text, load_boilerplate
 from monitor.models import Severity
+from monitor.sources.extract import Boilerplate, clean_text, load_boilerplate
 
 _SEVERITIES = {s.value for s in Severity}
 

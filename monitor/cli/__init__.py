@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    from monitor.logs import configure_logging
+    from monitor.service.logs import configure_logging
 
     # The daemon reports each event (polls that stored something, digests, reloads); tools only warn.
     configure_logging(debug=getattr(args, "debug", False), fmt=getattr(args, "log_format", "text"),

@@ -32,7 +32,7 @@ def emit(line: str = "") -> None:
 
 def parse_since(value: str) -> datetime:
     """``--since``: an ISO date/time, or a duration back from now (``24h``, ``7d``)."""
-    from monitor.durations import parse_duration
+    from monitor.support.durations import parse_duration
 
     try:
         parsed = datetime.fromisoformat(value)
@@ -59,8 +59,8 @@ def print_source_reports(reports: Sequence[Any]) -> None:
 def instance_lock(config: Config) -> Any:
     from contextlib import nullcontext
 
-    from monitor.dialects import sqlite_path
-    from monitor.lock import lock_for
+    from monitor.service.lock import lock_for
+    from monitor.store.dialects import sqlite_path
 
     lock = lock_for(sqlite_path(config.database))
     return lock if lock is not None else nullcontext()
@@ -68,7 +68,7 @@ def instance_lock(config: Config) -> Any:
 
 def make_dispatcher(config: Config, store: Store) -> Any:
     from monitor.classify.engine import load_engine
-    from monitor.dispatch import Dispatcher
+    from monitor.dispatch.dispatcher import Dispatcher
 
     return Dispatcher(config, store, engine=load_engine(config.rules))
 

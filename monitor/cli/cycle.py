@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from monitor.cli.common import emit, instance_lock, load, open_store, print_source_reports
 
 if TYPE_CHECKING:
-    from monitor.pipeline import Pipeline
+    from monitor.service.pipeline import Pipeline
 
 T = TypeVar("T")
 
@@ -20,7 +20,7 @@ def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutin
     """Run one coroutine of a Pipeline on the config's store, under the instance lock."""
     import asyncio
 
-    from monitor.pipeline import Pipeline
+    from monitor.service.pipeline import Pipeline
 
     config = load(args)
     with instance_lock(config):
@@ -53,7 +53,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from monitor.daemon import Daemon
+    from monitor.service.daemon import Daemon
 
     return Daemon(Path(args.config)).run()
 

@@ -14,7 +14,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     from monitor.classify.batch import classify_paths
     from monitor.classify.engine import load_engine
-    from monitor.extract import load_boilerplate
+    from monitor.sources.extract import load_boilerplate
 
     rule_dirs = [Path(d) for d in args.rules or ()]
     engine = load_engine(rule_dirs)

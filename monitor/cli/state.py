@@ -31,7 +31,7 @@ def cmd_advisories(args: argparse.Namespace) -> int:
             emit(json.dumps({"issuer": row.issuer, "country": row.country, "level": row.level, "label": row.label,
                               "parts": row.parts, "since": row.since.isoformat()}, ensure_ascii=False))
         return 0
-    from monitor.sources.official.countries import country_name
+    from monitor.official.countries import country_name
 
     order = {s.name: i for i, s in enumerate(config.sources)}
     issuers = sorted({r.issuer for r in rows}, key=lambda name: (order.get(name, len(order)), name))
@@ -57,7 +57,7 @@ def cmd_advisories(args: argparse.Namespace) -> int:
 def cmd_trips(args: argparse.Namespace) -> int:
     """Every trip (config and trips folder) with its legs, their state and official level, and
     the items sent to it; the folder's bad files are listed after them."""
-    from monitor.travel import trip_report
+    from monitor.dispatch.travel import trip_report
 
     config = load(args)
     store = open_store(config)
@@ -88,7 +88,7 @@ def cmd_trips(args: argparse.Namespace) -> int:
 
 def _worker_rows(config: Config, store: Store) -> list[dict[str, Any]]:
     """The live workers sharing a PostgreSQL database and what each holds (none on SQLite)."""
-    from monitor.dialects import divides_by_leases
+    from monitor.store.dialects import divides_by_leases
     from monitor.store.leases import current_leases, live_workers
 
     if not divides_by_leases(config.database):

@@ -16,8 +16,8 @@ from monitor.config.delivery import Target
 
 class MatchSpec(Strict):
     regions: list[str] = Field(default_factory=list)
-    # Sites (monitor/sites.py) by name: items within their radius; a whole-country item only with
-    # include_country. Trips (monitor/trips.py) by name: items about a current leg's place.
+    # Sites (monitor/travel/sites.py) by name: items within their radius; a whole-country item only with
+    # include_country. Trips (monitor/travel/trips.py) by name: items about a current leg's place.
     sites: list[str] = Field(default_factory=list)
     include_country: bool = False
     trips: list[str] = Field(default_factory=list)
@@ -26,7 +26,7 @@ class MatchSpec(Strict):
     keywords: list[str] = Field(default_factory=list)
     exclude_keywords: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
-    # Official items (monitor/advisories.py): level changes, or with `any` every official item.
+    # Official items (monitor/official/changes.py): level changes, or with `any` every official item.
     advisory_change: list[Literal["raised", "lowered", "parts", "any"]] = Field(default_factory=list)
     min_level: int | None = Field(default=None, ge=1, le=4)
     any: list[MatchSpec] | None = None
@@ -51,7 +51,7 @@ def _check_timezone(value: str) -> str:
 
 
 def _check_cron(value: str) -> str:
-    from monitor.cron import parse_cron
+    from monitor.support.cron import parse_cron
 
     parse_cron(value)
     return value

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
-from monitor.durations import parse_duration
+from monitor.support.durations import parse_duration
 
 
 def _base(info: ValidationInfo) -> Path:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError, Problem
-from monitor.yamlpos import Located, load_located
+from monitor.support.yamlpos import Located, load_located
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

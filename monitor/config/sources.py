@@ -53,7 +53,7 @@ class FeedSource(_FetchedSource):
 
 
 class OfficialSource(_FetchedSource):
-    """Keys shared by the official advisory presets (monitor/sources/official/): each preset
+    """Keys shared by the official advisory presets (monitor/official/): each preset
     fixes its ``kind`` and the issuer's real public endpoint as the default ``url``."""
 
     # Official endpoints are larger and slower than news feeds.

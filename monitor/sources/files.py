@@ -13,8 +13,8 @@ from pathlib import Path
 
 from monitor.config import FilesSource
 from monitor.errors import SourceError
-from monitor.extract import html_to_text
 from monitor.models import RawEntry
+from monitor.sources.extract import html_to_text
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import schema as t
-from monitor.dedup import Candidate, Fingerprint
-from monitor.dialects import make_engine
 from monitor.errors import StoreError
 from monitor.models import Classification, GeoPoint, Item
+from monitor.store import schema as t
+from monitor.store.dedup import Candidate, Fingerprint
+from monitor.store.dialects import make_engine
 from monitor.store.levels import LevelWrite, write_levels
 
 log = logging.getLogger(__name__)

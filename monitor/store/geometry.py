@@ -1,4 +1,4 @@
-"""Store: reads of the items' geometry for sites (monitor/sites.py).
+"""Store: reads of the items' geometry for sites (monitor/travel/sites.py).
 
 Only the points and the extra keys that hold shapes (CAP areas, GeoRSS geometry, the GDACS bbox)
 leave the database; an item with none of them is not returned at all.
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import schema as t
 from monitor.errors import StoreError
+from monitor.store import schema as t
 
 if TYPE_CHECKING:
     from monitor.store.core import Store

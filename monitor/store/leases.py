@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from monitor import schema as t
-from monitor.dialects import db_now, db_time
+from monitor.store import schema as t
 from monitor.store.core import Store
+from monitor.store.dialects import db_now, db_time
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Official advisory levels: each issuer's current level per country and its history.
 
-monitor/advisories.py decides what changed; this module only reads and writes it. A poll's level
+monitor/official/changes.py decides what changed; this module only reads and writes it. A poll's level
 updates are written in the poll's own transaction (PollWrite.levels).
 """
 
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor import schema as t
 from monitor.errors import StoreError
+from monitor.store import schema as t
 
 if TYPE_CHECKING:
     from monitor.store.core import Store

@@ -26,16 +26,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from monitor import schema as t
-from monitor.dialects import sqlite_path
 from monitor.errors import StoreError
+from monitor.store import schema as t
+from monitor.store.dialects import sqlite_path
 
 log = logging.getLogger(__name__)
 
 BASELINE = "0001"
 # Any fixed number: the key of the advisory lock every worker takes to migrate.
 PG_MIGRATION_LOCK = 0x61647631  # "adv1"
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def scripts() -> ScriptDirectory:

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from monitor import schema as t
-from monitor.dialects import serialize
 from monitor.errors import StoreError
+from monitor.store import schema as t
 from monitor.store.core import Store, _aware, _chunks
+from monitor.store.dialects import serialize
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import pytest
 
 from monitor.classify.engine import load_engine
 from monitor.classify.scorer import Engine
-from monitor.extract import clean_text, load_boilerplate
 from monitor.models import Classification, Severity
+from monitor.sources.extract import clean_text, load_boilerplate
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from monitor.config import AlertRule, FileTarget
-from monitor.digest import render
+from monitor.digest.render import render
 from monitor.models import Classification, Digest, DigestEntry, Evidence, Item, RegionHit, RenderedDigest, ThreatHit
 from tests.ports import free_port
 

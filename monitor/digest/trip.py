@@ -1,0 +1,88 @@
+"""Digest stage for a traveller: the items of a trip's digest grouped by leg.
+
+Each leg shows its place, dates and the current official level for its country (the highest any
+issuer states now, with that issuer's advice), then its items newest first, each with what to do
+next when its issuer says (a CAP instruction, an advisory's level label). The webhook/file payload
+keeps the shape of every digest (``items``) and adds ``trip`` and ``legs``. Like monitor/digest/render.py,
+rendering reads no clock: the same digest and levels render to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from monitor.config import AlertRule, TripSpec
+from monitor.digest.render import _entry_view, _local, _zone, render_template, subject, user_environment
+from monitor.models import Digest, DigestEntry, RenderedDigest
+from monitor.travel.trips import LegView, day_text, leg_views
+
+TEXT_TEMPLATE = "trip.txt"
+HTML_TEMPLATE = "trip.html"
+
+
+def entry_legs(entry: DigestEntry, legs: list[LegView], lead: timedelta,
+               ancestors: Callable[[str], set[str]] | None) -> list[int]:
+    """The legs an entry belongs to: its place lies in the leg's, while the leg was current."""
+    regions: set[str] = set()
+    for hit in entry.classification.regions:
+        if hit.role == "primary":
+            regions.add(hit.id)
+            if ancestors is not None:
+                regions |= ancestors(hit.id)
+    dated = entry.item.published or entry.item.first_seen
+    return [leg.index for leg in legs if leg.place in regions and leg.start - lead <= dated < leg.end]
+
+
+def advice(entry: DigestEntry) -> str | None:
+    """What the issuer says to do, if it says: a CAP instruction, else an official level's label."""
+    extra = entry.item.extra if isinstance(entry.item.extra, dict) else {}
+    cap = extra.get("cap")
+    if isinstance(cap, dict) and isinstance(cap.get("instruction"), str) and cap["instruction"].strip():
+        return " ".join(cap["instruction"].split())
+    adv = extra.get("advisory")
+    if isinstance(adv, dict) and adv.get("label") and adv.get("scope") == "country":
+        return f"{adv.get('issuer', entry.item.source)}: {adv['label']}"
+    return None
+
+
+def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelta, resolver: Any,
+                levels: dict[str, tuple[int, str, str]]) -> RenderedDigest:
+    tz = _zone(digest, alert)
+    legs = leg_views(trip, lead, digest.created_at, resolver, levels)
+    ancestors = getattr(resolver, "ancestors", None)
+    groups: dict[int, list[dict[str, Any]]] = {leg.index: [] for leg in legs}
+    other: list[dict[str, Any]] = []
+    ordered = sorted(digest.entries, key=lambda e: (e.item.published or e.item.first_seen, e.item.id), reverse=True)
+    for entry in ordered:
+        view = _entry_view(entry, alert.name, tz)
+        view["advice"] = advice(entry)
+        found = entry_legs(entry, legs, lead, ancestors)
+        # An item about two legs' places (a leg to AZ and one to Baku) shows under the first.
+        (groups[found[0]] if found else other).append(view)
+    leg_list: list[dict[str, Any]] = [{
+        "index": leg.index, "place": leg.place, "name": leg.name, "country": leg.country, "state": leg.state,
+        "dates": day_text(leg.start, leg.end), "level": leg.level, "level_issuer": leg.level_issuer,
+        "advice": leg.advice, "entries": groups[leg.index]} for leg in legs if groups[leg.index]]
+    count = len(digest.entries)
+    title = subject(alert.name, [], count).replace(" new", f" new for {trip.traveller or trip.name}", 1)
+    if leg_list:
+        title += ": " + ", ".join(leg["name"] for leg in leg_list[:3])
+    context = {
+        "subject": title, "alert": alert.name, "trip": trip.name, "traveller": trip.traveller,
+        "digest_id": digest.id, "created": _local(digest.created_at, tz), "timezone": tz.key, "count": count,
+        "legs": leg_list, "other": other, "digest": digest,
+    }
+    env = user_environment(())
+    views = [e for leg in leg_list for e in leg["entries"]] + other
+    payload = {
+        "digest_id": digest.id, "alert": digest.alert, "created_at": digest.created_at.isoformat(),
+        "items": [v["_payload"] for v in views],
+        "trip": {"name": trip.name, "traveller": trip.traveller},
+        "legs": [{k: leg[k] for k in ("index", "place", "name", "country", "state", "dates", "level", "advice")}
+                 | {"items": [e["id"] for e in leg["entries"]]} for leg in leg_list],
+    }
+    return RenderedDigest(digest_id=digest.id, subject=title,
+                          text=render_template(env, TEXT_TEMPLATE, context),
+                          html=render_template(env, HTML_TEMPLATE, context), payload=payload)

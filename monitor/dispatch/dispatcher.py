@@ -1,0 +1,591 @@
+"""Dispatch stage: from classified items to sent digests, exactly once.
+
+One pass (``Dispatcher.run``):
+1. match every alert rule against the classified items in its ``max_age`` window and drop the
+   items the alert has claimed before. A dispatcher looks at the whole window once (its first
+   pass), then keeps the matches still waiting and reads only what was classified since its last
+   pass (classification order is a counter in the store), so a pass costs what is new, not what
+   is stored. What it keeps is a cache: the claims in the outbox stay the authority, and a new
+   dispatcher (a restart, a reload) starts with the whole window again;
+2. for each alert that is due (its schedule, or ``force`` for ``once``; quiet hours hold all but
+   urgent items), take up to ``max_items`` of the oldest waiting matches, render the digest, and
+   write it with its (alert, item) claims and one pending delivery per target in ONE transaction;
+3. send every due delivery (new ones and earlier failures) and record each result after the send.
+
+The rendered digest is stored with the claim, so a retry, or a resend after a crash between claim
+and send, sends the same digest id with the same content: it is never re-built with other items.
+Each target is its own lane: deliveries to one target go one after another (oldest first) while
+the targets run concurrently, so one target's outage or hang never holds up another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import hashlib
+import logging
+import random
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.alerts import DEFAULT_THREATS, ItemFacts, Match, Matcher, compile_rules
+from monitor.config import AlertRule, Config, EmailTarget, FileTarget, WebhookTarget
+from monitor.digest.schedule import is_due, quiet_until
+from monitor.dispatch.travel import Travel
+from monitor.errors import DeliveryError, MonitorError, UsageError
+from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
+from monitor.store import DeliveryRecord, DigestRecord, Outbox, Store
+from monitor.support.durations import format_duration
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Target = FileTarget | EmailTarget | WebhookTarget
+
+MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+# A target's own timeouts (SMTP, webhook) should end a send long before this; it is the last
+# guard against a peer that trickles bytes forever.
+SEND_CAP = timedelta(minutes=5)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff (1m, 2m, 4m ... 6h) with +-20% jitter so that retries do not bunch up."""
+    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    return timedelta(seconds=base.total_seconds() * (rng or random).uniform(0.8, 1.2))
+
+
+def target_key(target: Target) -> str:
+    """A stable id of a target within its alert that reveals nothing of its address."""
+    if isinstance(target, FileTarget):
+        address = str(target.path)
+    elif isinstance(target, EmailTarget):
+        address = ",".join(sorted(a.strip().lower() for a in target.to))
+    else:
+        address = target.url
+    return f"{target.kind}-{hashlib.sha256(address.encode()).hexdigest()[:12]}"
+
+
+def target_label(target: Target) -> str:
+    """How people are shown a target: no URL path or query, which may carry a token."""
+    if isinstance(target, FileTarget):
+        return f"file {target.path}"
+    if isinstance(target, EmailTarget):
+        return "email " + ", ".join(target.to)
+    host = target.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"webhook {host}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+@dataclass
+class TargetResult:
+    kind: str
+    label: str
+    ok: bool
+    error: str | None = None
+    retry_in: timedelta | None = None
+    where: str | None = None  # a file target's folder
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.kind} ok" + (f" ({self.where})" if self.where else "")
+        if self.retry_in is not None:
+            return f"{self.kind} FAILED (retrying in {_roughly(self.retry_in)}): {self.error}"
+        return f"{self.kind} FAILED (gave up): {self.error}"
+
+
+@dataclass
+class DigestOutcome:
+    """One line of a cycle's report: a digest sent (or retried), held back, or not built."""
+
+    alert: str
+    digest_id: str | None = None
+    items: int = 0
+    carried: int = 0
+    retry: bool = False
+    results: list[TargetResult] = field(default_factory=list)
+    note: str | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or any(not r.ok for r in self.results)
+
+    def __str__(self) -> str:
+        if self.digest_id is None:
+            return f"{self.alert}: {self.error or self.note}"
+        what = "retried digest" if self.retry else "digest"
+        text = f"{self.alert}: {what} {self.digest_id} with {self.items} item{'s' if self.items != 1 else ''}"
+        if self.results:
+            text += " -> " + ", ".join(str(r) for r in self.results)
+        if self.carried:
+            text += f"; {self.carried} more carried to the next digest"
+        if self.note:
+            text += f"; {self.note}"
+        return text
+
+
+@dataclass
+class Backtested:
+    """An item a rule matches, and the digest that carried it to the alert, if one did."""
+
+    match: Match
+    item: Item
+    classification: Classification | None
+    digest_id: str | None
+
+
+@dataclass
+class Selection:
+    """What an alert would send now: the entries, and what waits."""
+
+    alert: AlertRule
+    matches: list[Match]
+    carried: int = 0
+    held: int = 0
+    held_until: datetime | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+
+class Dispatcher:
+    """Matches, builds, claims and delivers digests for one config and one store."""
+
+    def __init__(self, config: Config, store: Store, *, engine: Any = None, clock: Clock = utcnow,
+                 rng: random.Random | None = None, claims: Any = None) -> None:
+        self.config = config
+        # Several workers on one database (monitor/service/workers.py): a digest's sends are claimed first.
+        self.claims = claims
+        self.store = store
+        self.outbox = Outbox(store)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        resolver = _resolver(engine)
+        # Trips become alert rules here (their folder is read now); sites and trips: monitor/dispatch/travel.py.
+        self.travel = Travel(config, store, resolver, _threat_types(engine))
+        config = self.config = self.travel.config
+        self.matcher: Matcher = compile_rules(config, resolver, _threat_types(engine))
+        self.travel.bind(self.matcher)
+        self.alerts = {a.name: a for a in config.alerts}
+        self._ancestors = getattr(resolver, "ancestors", None)
+        self._expanded: dict[frozenset[str], frozenset[str]] = {}
+        # alert -> item id -> match, for matched items not claimed yet (inside max_age), and the
+        # point of classification order they are up to date with (None: look at the whole window).
+        self._waiting: dict[str, dict[str, Match]] = {}
+        self._mark: int | None = None
+
+    # -- matching ------------------------------------------------------------------------------
+    def facts(self, now: datetime, alerts: Sequence[AlertRule] | None = None, *,
+              ignore_age: bool = False, after: int | None = None) -> list[ItemFacts]:
+        """The classified items some alert may still want (the widest max_age window); with
+        ``after``, only those classified after that point of classification order."""
+        alerts = list(self.config.alerts if alerts is None else alerts)
+        ages = [a.max_age for a in alerts]
+        since = None if ignore_age or not ages or None in ages else now - max(a for a in ages if a is not None)
+        rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text, after=after)
+        official = self._official_facts(since, None if after is None else [r.id for r in rows])
+        facts = []
+        for r in rows:
+            level, change = official.get(r.id, (None, None))
+            facts.append(ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
+                                   Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
+                                   level=level, advisory_change=change, seen=r.first_seen))
+        return self.travel.locate(facts)
+
+    def _official_facts(self, since: datetime | None,
+                        ids: Sequence[str] | None = None) -> dict[str, tuple[int, str | None]]:
+        """item id -> (level, change kind) of the official sources' items (advisory_change, min_level)."""
+        from monitor.config import OfficialSource
+        from monitor.store import AdvisoryLevels
+
+        names = [s.name for s in self.config.sources if isinstance(s, OfficialSource)]
+        if not names or (ids is not None and not ids):
+            return {}
+        return AdvisoryLevels(self.store).item_facts(names, since, ids)
+
+    def _with_ancestors(self, regions: frozenset[str]) -> frozenset[str]:
+        """The stored index holds ancestors already; this keeps the hierarchy right for rows
+        indexed by older rules, at the cost of one set lookup per distinct region set."""
+        if self._ancestors is None:
+            return regions
+        found = self._expanded.get(regions)
+        if found is None:
+            found = regions.union(*(self._ancestors(r) for r in regions))
+            self._expanded[regions] = found
+        return found
+
+    def matches(self, now: datetime, alerts: Sequence[AlertRule] | None = None, *,
+                ignore_age: bool = False) -> dict[str, list[Match]]:
+        alerts = list(self.config.alerts if alerts is None else alerts)
+        found = self.matcher.match(self.facts(now, alerts, ignore_age=ignore_age), [a.name for a in alerts])
+        if not ignore_age:
+            for alert in alerts:
+                if alert.max_age is not None:
+                    oldest = now - alert.max_age
+                    found[alert.name] = [m for m in found[alert.name] if m.dated >= oldest]
+        return found
+
+    def waiting(self, now: datetime) -> dict[str, list[Match]]:
+        """alert -> its matches not claimed yet, inside its max_age window (kept between passes)."""
+        alerts = self.config.alerts
+        mark = self.store.classification_mark()  # read first: a later classification is read again, never missed
+        if self._mark is None:
+            found = self.matches(now)
+            waiting: dict[str, dict[str, Match]] = {}
+            for alert in alerts:
+                claimed = self.outbox.claimed(alert.name, [m.item_id for m in found[alert.name]])
+                waiting[alert.name] = {m.item_id: m for m in found[alert.name] if m.item_id not in claimed}
+            self._waiting, self._mark = waiting, mark
+        elif mark != self._mark:
+            facts = self.facts(now, after=self._mark)
+            # A reclassified item is matched afresh: its old matches go first.
+            for table in self._waiting.values():
+                for fact in facts:
+                    table.pop(fact.id, None)
+            found = self.matcher.match(facts, [a.name for a in alerts])
+            for alert in alerts:
+                new = found[alert.name]
+                claimed = self.outbox.claimed(alert.name, [m.item_id for m in new]) if new else {}
+                table = self._waiting.setdefault(alert.name, {})
+                table.update((m.item_id, m) for m in new if m.item_id not in claimed)
+            self._mark = mark
+        for alert in alerts:
+            if alert.max_age is not None:
+                oldest = now - alert.max_age
+                table = self._waiting[alert.name]
+                for item_id in [i for i, m in table.items() if m.dated < oldest]:
+                    del table[item_id]
+        return {a.name: list(self._waiting[a.name].values()) for a in alerts}
+
+    def select(self, alert: AlertRule, matches: list[Match], now: datetime, *, force: bool,
+               last_sent: datetime | None) -> Selection | None:
+        """The matches that go in the alert's next digest now, or None when it is not due."""
+        claimed = self.outbox.claimed(alert.name, [m.item_id for m in matches])
+        kept = self._waiting.get(alert.name, {})
+        for item_id in claimed:  # claimed by another worker since it was matched: no longer waiting
+            kept.pop(item_id, None)
+        waiting = sorted((m for m in matches if m.item_id not in claimed), key=lambda m: (m.dated, m.item_id))
+        if not waiting:
+            return None
+        quiet_end = quiet_until(alert.quiet_hours, now)
+        held = 0
+        if quiet_end is not None:
+            urgent = Severity.parse(alert.urgent_severity).rank if alert.urgent_severity else None
+            sendable = [m for m in waiting if urgent is not None and m.severity >= urgent]
+            held = len(waiting) - len(sendable)
+            waiting = sendable
+            # Urgent items go at once, whatever the schedule; the rest wait for the quiet hours' end.
+            if not waiting:
+                return Selection(alert, [], held=held, held_until=quiet_end)
+        elif not force and not is_due(alert, last_sent, waiting[0].dated, now):
+            return None
+        chosen = waiting[:alert.max_items]
+        return Selection(alert, chosen, carried=len(waiting) - len(chosen), held=held,
+                         held_until=quiet_end if held else None)
+
+    # -- building ------------------------------------------------------------------------------
+    def build(self, selection: Selection, now: datetime) -> tuple[Digest, RenderedDigest]:
+        """The Digest of a selection and its rendering (reads items; writes nothing)."""
+        ids = [m.item_id for m in selection.matches]
+        items = {i.id: i for i in self.store.list_items(ids=ids)}
+        classes = self.store.classifications(ids)
+        entries = [DigestEntry(item=items[m.item_id], classification=classes[m.item_id],
+                               matched_regions=list(m.regions), matched_threats=list(m.threats),
+                               matched_keywords=list(m.keywords), why=m.why)
+                   for m in selection.matches if m.item_id in items and m.item_id in classes]
+        digest = Digest(id=new_digest_id(now), alert=selection.alert.name, created_at=now,
+                        timezone=selection.alert.timezone, entries=entries)
+        from monitor.digest.render import render
+
+        return digest, (self.travel.render(digest, selection.alert)
+                        or render(digest, selection.alert, templates=self.config.templates))
+
+    def claim(self, selection: Selection, digest: Digest, rendered: RenderedDigest) -> DigestRecord | None:
+        record = DigestRecord(
+            id=digest.id, alert=digest.alert, created_at=digest.created_at, item_count=len(digest.entries),
+            carried=selection.carried, subject=rendered.subject, rendered=rendered.model_dump(mode="json"),
+            deliveries=[DeliveryRecord(digest.id, target_key(t), t.kind, target_label(t),
+                                       next_attempt=digest.created_at)
+                        for t in _unique_targets(selection.alert)],
+            item_ids=[e.item.id for e in digest.entries])
+        return record if self.outbox.claim_digest(record) else None
+
+    # -- one pass ------------------------------------------------------------------------------
+    async def run(self, *, force: bool = False) -> list[DigestOutcome]:
+        """Build and claim the due digests, then send every due delivery.
+
+        ``force`` (the ``once`` command) sends every alert's waiting digest whatever its schedule
+        says and retries failed deliveries without waiting out their backoff. Quiet hours still
+        hold: they are a promise to the reader, not a schedule.
+        """
+        outcomes, notes = self.claim_due(force=force)
+        await self.deliver_due(outcomes, force=force)
+        return [*outcomes.values(), *notes]
+
+    def claim_due(self, *, force: bool = False) -> tuple[dict[str, DigestOutcome], list[DigestOutcome]]:
+        """Match, build and claim the digests that are due (blocking: the daemon runs it in a worker).
+
+        Returns the new digests' outcomes by digest id (to be filled by ``deliver_due``) and the
+        lines about alerts that held items back or could not build their digest.
+        """
+        now = self.clock()
+        outcomes: dict[str, DigestOutcome] = {}
+        notes: list[DigestOutcome] = []
+        last = self.outbox.last_digest_times([a.name for a in self.config.alerts])
+        found = self.waiting(now)
+        for alert in self.config.alerts:
+            selection = self.select(alert, found[alert.name], now, force=force, last_sent=last.get(alert.name))
+            if selection is None:
+                continue
+            if not selection.matches:
+                # Said once per `once` run; the daemon's frequent passes would only repeat it.
+                if force:
+                    notes.append(DigestOutcome(alert.name, note=_held_note(selection)))
+                log.debug("alert %s: %d items held for quiet hours", alert.name, selection.held)
+                continue
+            try:
+                digest, rendered = self.build(selection, now)
+            except MonitorError as exc:  # a broken user template: this alert waits, the others go
+                log.error("alert %s: could not render its digest: %s", alert.name, exc)
+                notes.append(DigestOutcome(alert.name, error=f"digest not built: {exc}"))
+                continue
+            if not digest.entries:
+                continue
+            if self.claim(selection, digest, rendered) is None:
+                # Another writer (a second worker) claimed some of these first: they leave the
+                # waiting set, the rest wait for the next pass.
+                ids = [m.item_id for m in selection.matches]
+                for item_id in self.outbox.claimed(alert.name, ids):
+                    self._waiting[alert.name].pop(item_id, None)
+                continue
+            for entry in digest.entries:
+                self._waiting[alert.name].pop(entry.item.id, None)
+            reason = "first digest" if alert.name not in last else "new items"
+            log.info("alert %s: digest %s claims %d items (%s)", alert.name, digest.id, len(digest.entries), reason)
+            outcome = DigestOutcome(alert.name, digest.id, len(digest.entries), selection.carried)
+            if selection.held:
+                outcome.note = _held_note(selection)
+            outcomes[digest.id] = outcome
+        return outcomes, notes
+
+    async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *,
+                          force: bool = False) -> list[DigestOutcome]:
+        """Send every pending delivery that is due (all pending ones when ``force``)."""
+        outcomes = {} if outcomes is None else outcomes
+        due = self.outbox.due_deliveries(None if force else self.clock())
+        if not due:
+            return list(outcomes.values())
+        held: list[str] = []
+        if self.claims is not None:
+            held = [d for d in dict.fromkeys(x.digest_id for x in due) if self.claims.claim_digest(d)]
+            # Read again under the claims: what another worker sent meanwhile is no longer due.
+            mine = set(held)
+            due = [d for d in self.outbox.due_deliveries(None if force else self.clock()) if d.digest_id in mine]
+        try:
+            return await self._deliver(due, outcomes)
+        finally:
+            for digest_id in held:
+                with contextlib.suppress(Exception):  # the database went away: the lease lapses instead
+                    self.claims.release_digest(digest_id)
+
+    async def _deliver(self, due: list[DeliveryRecord], outcomes: dict[str, DigestOutcome]) -> list[DigestOutcome]:
+        if not due:
+            return list(outcomes.values())
+        lanes: dict[tuple[str, str], list[DeliveryRecord]] = {}
+        records: dict[str, DigestRecord] = {}
+        for delivery in due:
+            if delivery.digest_id not in records:
+                record = self.outbox.digest(delivery.digest_id)
+                if record is None:
+                    continue
+                records[delivery.digest_id] = record
+            record = records[delivery.digest_id]
+            lanes.setdefault((record.alert, delivery.target), []).append(delivery)
+            if delivery.digest_id not in outcomes:
+                outcomes[delivery.digest_id] = DigestOutcome(record.alert, record.id, record.item_count, retry=True)
+        from monitor.deliver import DeliverySession
+
+        async with DeliverySession(self.config.smtp) as session:
+            async def lane(deliveries: list[DeliveryRecord]) -> None:
+                for delivery in deliveries:
+                    record = records[delivery.digest_id]
+                    result = await self._send(session, record, delivery)
+                    outcomes[record.id].results.append(result)
+
+            await asyncio.gather(*(lane(d) for d in lanes.values()))
+        for outcome in outcomes.values():
+            outcome.results.sort(key=lambda r: ("file", "email", "webhook").index(r.kind)
+                                 if r.kind in ("file", "email", "webhook") else 9)
+        return list(outcomes.values())
+
+    async def _send(self, session: Any, record: DigestRecord, delivery: DeliveryRecord) -> TargetResult:
+        alert = self.alerts.get(record.alert)
+        target: Target | None = None
+        if alert is not None and delivery.recipients:
+            target = EmailTarget(kind="email", to=delivery.recipients)  # a follow-up to refused recipients
+        elif alert is not None:
+            target = next((t for t in alert.deliver if target_key(t) == delivery.target), None)
+        if target is None:
+            # The config no longer names this target: nowhere to send it, and nothing to retry.
+            return self._record(delivery, DeliveryError(
+                f"alert '{record.alert}' no longer has the target {delivery.label}", retryable=False))
+        rendered = RenderedDigest.model_validate(record.rendered)
+        from monitor.deliver import deliver
+
+        log.info("sending digest %s of %s to %s (attempt %d)", record.id, record.alert, delivery.label,
+                 delivery.attempts + 1)
+        try:
+            outcome = await asyncio.wait_for(deliver(session, target, rendered), SEND_CAP.total_seconds())
+        except DeliveryError as exc:
+            return self._record(delivery, exc)
+        except TimeoutError:
+            return self._record(delivery, DeliveryError(f"no answer in {format_duration(SEND_CAP)}", retryable=True))
+        except Exception as exc:  # one target's bug must not stop the other lanes
+            log.exception("unexpected error delivering digest %s to %s", record.id, delivery.label)
+            return self._record(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True))
+        where = _display(Path(target.path) / record.id) if isinstance(target, FileTarget) else None
+        failures: dict[str, str] = getattr(outcome, "failures", None) or {}
+        refused = "; ".join(f"{who}: {why}" for who, why in failures.items())
+        return self._record(delivery, None, where, refused or None, self._follow_up(delivery, failures))
+
+    def _follow_up(self, delivery: DeliveryRecord, failures: dict[str, str]) -> DeliveryRecord | None:
+        """A new delivery of the digest to the recipients the server refused for now (a 4xx reply:
+        greylisting, a full mailbox) while it accepted the others: resending the whole message would
+        reach those twice. Refused for good (5xx) is only reported."""
+        later = sorted(who for who, reply in failures.items() if reply[:1] == "4")
+        if not later:
+            return None
+        key = "email-" + hashlib.sha256(f"{delivery.target}:{','.join(later)}".encode()).hexdigest()[:12]
+        first_retry = self.clock() + retry_delay(1, self.rng)
+        return DeliveryRecord(delivery.digest_id, key, "email", f"email to {', '.join(later)} (refused for now)",
+                              next_attempt=first_retry, recipients=later)
+
+    def _record(self, delivery: DeliveryRecord, error: DeliveryError | None, where: str | None = None,
+                refused: str | None = None, follow_up: DeliveryRecord | None = None) -> TargetResult:
+        now = self.clock()
+        delivery.attempts += 1
+        result = TargetResult(delivery.kind, delivery.label, error is None, where=where)
+        if error is None:
+            delivery.status, delivery.sent_at, delivery.last_error, delivery.next_attempt = "sent", now, refused, None
+            if refused:
+                result.where = f"refused by the server: {refused}"
+                log.warning("digest %s to %s: some recipients refused: %s", delivery.digest_id, delivery.label,
+                            refused)
+        else:
+            result.error = error.message
+            delivery.last_error = error.message
+            if error.retryable and delivery.attempts < MAX_ATTEMPTS:
+                result.retry_in = retry_delay(delivery.attempts, self.rng)
+                delivery.next_attempt = now + result.retry_in
+            else:
+                delivery.status, delivery.next_attempt = "failed", None
+            log.warning("delivery of digest %s to %s failed (attempt %d): %s", delivery.digest_id, delivery.label,
+                        delivery.attempts, error.message)
+        self.outbox.record_delivery(delivery, follow_up)
+        if follow_up is not None and follow_up.next_attempt is not None:
+            later = ", ".join(follow_up.recipients or ())
+            result.where = f"{result.where}; retrying {later} in {_roughly(follow_up.next_attempt - now)}"
+        return result
+
+    # -- looking without sending ---------------------------------------------------------------
+    def alert(self, name: str) -> AlertRule:
+        """The alert of that name, or a UsageError naming the closest one."""
+        if name in self.alerts:
+            return self.alerts[name]
+        close = difflib.get_close_matches(name, list(self.alerts), n=1, cutoff=0.5)
+        known = ", ".join(self.alerts) or "none configured"
+        raise UsageError(f"no alert is named '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
+                         hint=f"alerts in the config: {known}")
+
+    def backtest(self, name: str) -> list[Backtested]:
+        """Every stored item the rule matches (whatever its age), oldest first, and where it went."""
+        alert = self.alert(name)
+        found = sorted(self.matches(self.clock(), [alert], ignore_age=True)[alert.name],
+                       key=lambda m: (m.dated, m.item_id))
+        ids = [m.item_id for m in found]
+        items = {i.id: i for i in self.store.list_items(ids=ids)}
+        classes = self.store.classifications(ids)
+        sent = self.outbox.claimed(alert.name, ids)
+        return [Backtested(m, items[m.item_id], classes.get(m.item_id), sent.get(m.item_id))
+                for m in found if m.item_id in items]
+
+    def preview(self, name: str) -> tuple[Selection, RenderedDigest | None]:
+        """What the alert would send now (schedule aside, quiet hours and max_items kept); no claim."""
+        alert = self.alert(name)
+        now = self.clock()
+        selection = self.select(alert, self.matches(now, [alert])[alert.name], now, force=True, last_sent=None)
+        if selection is None:
+            return Selection(alert, []), None
+        if not selection.matches:
+            return selection, None
+        return selection, self.build(selection, now)[1]
+
+    def retry(self, digest_id: str) -> DigestRecord | None:
+        """Make a digest's unsent deliveries due now (``digests retry``)."""
+        record = self.outbox.digest(digest_id)
+        if record is not None:
+            self.outbox.retry_digest(record.id, self.clock())
+        return record
+
+
+def new_digest_id(now: datetime) -> str:
+    """Sortable by time (folders of the file target list in order), unique by its random tail."""
+    return f"{now.astimezone(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+
+
+def _unique_targets(alert: AlertRule) -> list[Target]:
+    seen: dict[str, Target] = {}
+    for target in alert.deliver:
+        seen.setdefault(target_key(target), target)
+    return list(seen.values())
+
+
+def _resolver(engine: Any) -> Any:
+    """The gazetteer behind the classification engine (it resolves names and ids to regions)."""
+    compiled = getattr(engine, "compiled", None)
+    return getattr(compiled, "gazetteer", None) or getattr(engine, "gazetteer", None) or (
+        engine if hasattr(engine, "resolve") else None)
+
+
+def _threat_types(engine: Any) -> tuple[str, ...]:
+    """The engine's threat ids (a rules folder may add types), else the shipped taxonomy's."""
+    types = getattr(engine, "threat_types", None)
+    return tuple(types) if types else DEFAULT_THREATS
+
+
+def _held_note(selection: Selection) -> str:
+    until = ""
+    quiet = selection.alert.quiet_hours
+    if selection.held_until is not None and quiet is not None:
+        until = f" until {selection.held_until.astimezone(ZoneInfo(quiet.timezone)):%Y-%m-%d %H:%M} {quiet.timezone}"
+    return f"{selection.held} item{'s' if selection.held != 1 else ''} held for quiet hours{until}"
+
+
+def _roughly(delta: timedelta) -> str:
+    """A jittered delay as a person reads it: 1m, 17m, 2.5h."""
+    seconds = delta.total_seconds()
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path) + "/"

@@ -1,0 +1,70 @@
+"""Official sources: GDACS disaster alerts (RSS with ``gdacs:`` and ``georss:`` elements).
+
+An event (``gdacs:eventtype`` + ``gdacs:eventid``) is one story: each new episode
+(``gdacs:episodeid``) is a new version of the same item, never a new item, so the entry's guid is
+keyed on the event alone. When one poll lists several episodes of an event, the latest episode is
+kept. ``gdacs:alertlevel`` Green/Orange/Red is level 1/3/4; ``gdacs:iso3`` the country. GDACS
+rates hazards, not countries: the advisory's scope is "event" and it never moves a country's level.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from monitor.config import GdacsSource
+from monitor.models import RawEntry
+from monitor.official import countries
+from monitor.official.fetch import parse_in_thread
+from monitor.official.scale import GDACS_LEVELS, Advisory
+from monitor.sources.feeds import FetchResult, fetch_feed
+
+EVENT_TYPES = {"EQ": "earthquake", "TC": "tropical cyclone", "FL": "flood", "VO": "volcano", "DR": "drought",
+               "WF": "wildfire", "TS": "tsunami"}
+
+
+def _episode(entry: RawEntry) -> int:
+    try:
+        return int(str(entry.extra.get("gdacs_episodeid") or 0))
+    except ValueError:
+        return 0
+
+
+def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
+    """Entries keyed by event, with ``extra["advisory"]``; the latest episode of each event."""
+    latest: dict[str, RawEntry] = {}
+    order: list[str] = []
+    for entry in entries:
+        kind = str(entry.extra.get("gdacs_eventtype") or "").strip().upper()
+        event = str(entry.extra.get("gdacs_eventid") or "").strip()
+        key = f"{kind}{event}" if kind and event else (entry.guid or entry.link or entry.title)
+        update: dict[str, object] = {"guid": key}
+        level = GDACS_LEVELS.get(str(entry.extra.get("gdacs_alertlevel") or "").strip().lower())
+        if level is not None:
+            iso3 = str(entry.extra.get("gdacs_iso3") or "").strip()
+            country = countries.from_iso3(iso3) if iso3 else None
+            if country is None and entry.extra.get("gdacs_country"):
+                country = countries.from_name(str(entry.extra["gdacs_country"]).split(",")[0])
+            colour = str(entry.extra["gdacs_alertlevel"]).strip().title()
+            label = f"{colour} {EVENT_TYPES.get(kind, kind.lower())} alert"
+            # A hazard concerns an area, not a whole country: parts is always true here.
+            adv = Advisory(issuer, country, level, True, label, "event")
+            update["extra"] = {**entry.extra, "advisory": adv.as_extra()}
+        annotated = entry.model_copy(update=update)
+        if key not in latest:
+            order.append(key)
+            latest[key] = annotated
+        elif _episode(annotated) > _episode(latest[key]):
+            latest[key] = annotated
+    return [latest[k] for k in order]
+
+
+async def fetch(source: GdacsSource, client: httpx.AsyncClient, *, etag: str | None,
+                last_modified: str | None) -> FetchResult:
+    from monitor.official import as_feed_source
+
+    plain = as_feed_source(source)
+    result = await fetch_feed(plain, client, etag=etag, last_modified=last_modified)
+    entries = await parse_in_thread(plain, annotate, result.entries, source.name)
+    return FetchResult(entries, not_modified=result.not_modified, etag=result.etag,
+                       last_modified=result.last_modified, warnings=result.warnings,
+                       permanent_url=result.permanent_url, gone=result.gone)

@@ -1,0 +1,355 @@
+"""The daemon: APScheduler wiring (the only module that imports it), signals, reload, health.
+
+Each source is polled on its own ``every:`` with jitter, never twice at once, missed runs
+coalesced. After a poll that stored something, the new items are classified and the digests that
+are due (``immediate`` alerts at once) are delivered. A dispatch tick also runs every few seconds
+for scheduled digests and retries. SIGTERM/SIGINT stop cleanly; SIGHUP, or a change on disk to
+the config or a rules file, reloads after validating (a bad config keeps the last good one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config, load_config
+from monitor.errors import MonitorError
+from monitor.service.health import HealthServer
+from monitor.service.lock import lock_for
+from monitor.service.metrics import Metrics
+from monitor.service.pipeline import Pipeline
+from monitor.store import Store
+from monitor.store.dialects import divides_by_leases, sqlite_path
+from monitor.support.resources import shipped_rules_dir
+
+log = logging.getLogger(__name__)
+
+DISPATCH_EVERY = timedelta(seconds=2)
+WATCH_EVERY = 2.0
+STOP_GRACE = 8.0
+
+
+def _jitter(every: timedelta) -> int:
+    """Up to a tenth of the interval, at most 30 s: spreads polls without delaying them much."""
+    return int(min(every.total_seconds() / 10, 30))
+
+
+def _watched_files(config_path: Path, config: Config) -> list[Path]:
+    files = [config_path]
+    for folder in [shipped_rules_dir(), *config.rules]:
+        if Path(folder).is_dir():
+            files.extend(sorted(Path(folder).rglob("*.yaml")))
+    if config.travel is not None and config.travel.folder is not None and config.travel.folder.is_dir():
+        files.extend(sorted(config.travel.folder.iterdir()))  # a trip added, edited or removed reloads
+    return files
+
+
+def _stamp(files: Iterable[Path]) -> tuple[tuple[str, float, int], ...]:
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append((str(f), st.st_mtime, st.st_size))
+        except OSError:
+            out.append((str(f), 0.0, -1))
+    return tuple(out)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error in one log line (a driver's message runs over several)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class Daemon:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.config = load_config(config_path)
+        self.metrics = Metrics()
+        self.store: Store | None = None
+        self.pipeline: Pipeline | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.health: HealthServer | None = None
+        self._stop = asyncio.Event()
+        self._busy: set[asyncio.Task[Any]] = set()
+        self._dispatch_lock = asyncio.Lock()
+        self._dispatch_queued = False
+        self._client: Any = None  # one HTTP client for the daemon's life (connection reuse, one TLS setup)
+        self._stamp: tuple[tuple[str, float, int], ...] = ()
+        self._last_poll: dict[str, datetime] = {}
+        self.coordinator: Any = None  # monitor.service.workers.Coordinator when several workers share PostgreSQL
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def run(self) -> int:
+        lock = lock_for(sqlite_path(self.config.database))
+        if lock is not None:
+            lock.acquire()
+        try:
+            return asyncio.run(self._main())
+        finally:
+            if lock is not None:
+                lock.release()
+
+    async def _main(self) -> int:
+        self.store = Store.open(self.config.database)
+        beats = None
+        if divides_by_leases(self.config.database):
+            from monitor.service.workers import Coordinator
+
+            self.coordinator = Coordinator(self.store, self.config.workers.lease, self.metrics)
+            await asyncio.to_thread(self.coordinator.start)
+            beats = asyncio.create_task(self._beat())
+        self.pipeline = Pipeline(self.config, self.store, claims=self.coordinator)
+        from monitor.sources.feeds import make_client
+
+        self._client = make_client()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload("SIGHUP")))
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._schedule()
+        self.scheduler.start()
+        if self.config.server is not None:
+            self.health = HealthServer(self.config.server.host, self.config.server.port, self.health_state,
+                                       self.metrics.render)
+            await self.health.start()
+        self._stamp = _stamp(_watched_files(self.config_path, self.config))
+        watcher = asyncio.create_task(self._watch())
+        log.info("advisory-monitor running (pid %s): %d sources, %d alerts", os.getpid(),
+                 len([s for s in self.config.sources if s.enabled]), len(self.config.alerts))
+        # Catch up at start: deliveries left pending by a crash go out now.
+        self._spawn(self.dispatch("start"))
+        await self._stop.wait()
+        log.info("stopping")
+        watcher.cancel()
+        if beats is not None:
+            beats.cancel()
+        await self._shutdown()
+        return 0
+
+    async def _beat(self) -> None:
+        """Heartbeat and lease renewal; a database that went away is retried with backoff, and
+        this worker's claims lapse meanwhile, so the others (if they can reach it) take over."""
+        assert self.coordinator is not None
+        delay = self.coordinator.beat_every
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.to_thread(self.coordinator.beat)
+                delay = self.coordinator.beat_every
+            except Exception as exc:  # the database restarting: log, back off, carry on
+                delay = min(delay * 2, 30.0)
+                log.warning("heartbeat failed, retrying in %.0fs: %s", delay, _first_line(exc))
+
+    async def _shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.health is not None:
+            await self.health.stop()
+        # In-flight work gets a grace period; what is cut off is resent from the outbox next start.
+        pending = [t for t in self._busy if not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+        if self._client is not None:
+            await self._client.aclose()
+        if self.pipeline is not None:
+            self.pipeline.close()
+        if self.coordinator is not None:
+            try:
+                await asyncio.to_thread(self.coordinator.stop)
+            except Exception as exc:  # the database is gone: the claims lapse on their own
+                log.warning("could not release this worker's claims: %s", _first_line(exc))
+        if self.store is not None:
+            self.store.close()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._busy.add(task)
+        task.add_done_callback(self._busy.discard)
+        return task
+
+    # -- scheduling ----------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        assert self.scheduler is not None
+        self.scheduler.remove_all_jobs()
+        now = datetime.now(UTC)
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            self.scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=max(source.every.total_seconds(), 1),
+                                                jitter=_jitter(source.every)),
+                args=[source.name], id=f"poll:{source.name}", name=f"poll {source.name}",
+                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now,
+                replace_existing=True)
+        self.scheduler.add_job(self._dispatch_job, IntervalTrigger(seconds=DISPATCH_EVERY.total_seconds()),
+                               id="dispatch", name="dispatch", max_instances=1, coalesce=True,
+                               misfire_grace_time=None, replace_existing=True)
+
+    async def _poll_job(self, name: str) -> None:
+        await self._track(self.poll(name))
+
+    async def _dispatch_job(self) -> None:
+        await self._track(self.dispatch("tick"))
+
+    async def _track(self, coro: Any) -> None:
+        task = self._spawn(coro)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+    # -- work ----------------------------------------------------------------------------------
+    async def poll(self, name: str) -> None:
+        pipeline = self.pipeline
+        if pipeline is None or self._stop.is_set():
+            return
+        coordinator = self.coordinator
+        if coordinator is not None:
+            enabled = [s for s in self.config.sources if s.enabled]
+            source = next((s for s in enabled if s.name == name), None)
+            if source is None or not coordinator.mine(name, [s.name for s in enabled]):
+                return
+            try:
+                if not await asyncio.to_thread(coordinator.claim_source, name, source.every):
+                    return
+            except Exception as exc:  # the database is away: the next run tries again
+                log.warning("could not claim source %s: %s", name, _first_line(exc))
+                return
+        try:
+            reports = await pipeline.ingest([name], client=self._client)
+        except MonitorError as exc:
+            log.error("poll of %s failed: %s", name, exc)
+            self.metrics.source_failures.labels(name).inc()
+            return
+        except Exception as exc:  # the database went away mid-poll: the next run tries again
+            log.error("poll of %s failed: %s", name, _first_line(exc))
+            self.metrics.source_failures.labels(name).inc()
+            return
+        finally:
+            if coordinator is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(coordinator.release_source, name)
+        stored = 0
+        for report in reports:
+            self.metrics.polls.labels(report.name).inc()
+            if not report.ok:
+                self.metrics.source_failures.labels(report.name).inc()
+                log.warning("source %s failed: %s", report.name, report.error)
+                continue
+            self._last_poll[report.name] = datetime.now(UTC)
+            stored += report.counts.new + report.counts.changed
+            if report.counts.new:
+                self.metrics.items_ingested.labels(report.name).inc(report.counts.new)
+                log.info("%s", report.summary())
+        if stored:
+            await self.classify_and_dispatch()
+
+    async def classify_and_dispatch(self) -> None:
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        try:
+            classified = await pipeline.in_worker(pipeline.classify_pending)
+        except Exception as exc:  # MonitorError, or the database gone away: the next poll or tick retries
+            log.error("classification failed, will retry: %s", _first_line(exc))
+            return
+        self.metrics.items_classified.inc(classified)
+        await self.dispatch("new items")
+
+    async def dispatch(self, reason: str) -> None:
+        pipeline = self.pipeline
+        if pipeline is None or self._stop.is_set():
+            return
+        if self._dispatch_queued:
+            # A pass is already waiting for the lock; it starts after this caller's items were
+            # classified, so it will take them too. Hundreds of polls a minute make one pass each.
+            return
+        self._dispatch_queued = True
+        try:
+            await self._dispatch_lock.acquire()
+        finally:
+            self._dispatch_queued = False
+        try:
+            pipeline = self.pipeline or pipeline  # a reload while waiting: the new config's pass
+            try:
+                outcomes = await pipeline.dispatch(force=False)
+            except Exception as exc:  # MonitorError, or the database gone away: the next tick retries
+                log.error("dispatch (%s) failed, will retry: %s", reason, _first_line(exc))
+                return
+            for outcome in outcomes:
+                self._count(outcome)
+            with contextlib.suppress(Exception):
+                self.metrics.outbox_pending.set(await pipeline.in_worker(pipeline.outbox_pending))
+        finally:
+            self._dispatch_lock.release()
+
+    def _count(self, outcome: Any) -> None:
+        for result in outcome.results:
+            if result.ok:
+                self.metrics.digests_sent.labels(outcome.alert, result.kind).inc()
+            else:
+                self.metrics.deliveries_failed.labels(outcome.alert, result.kind).inc()
+        if outcome.failed:
+            log.warning("%s", outcome)
+        else:
+            log.info("%s", outcome)
+
+    # -- reload --------------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            stamp = _stamp(_watched_files(self.config_path, self.config))
+            if stamp != self._stamp:
+                self._stamp = stamp
+                await self.reload("a file changed on disk")
+
+    async def reload(self, why: str) -> None:
+        try:
+            config = load_config(self.config_path)
+            if config.database != self.config.database:
+                raise MonitorError("the database cannot change while running", hint="restart to switch databases")
+            pipeline = Pipeline(config, self.store, claims=self.coordinator)  # type: ignore[arg-type]
+            await pipeline.in_worker(pipeline.validate)
+        except MonitorError as exc:
+            self.metrics.reloads.labels("rejected").inc()
+            log.error("reload (%s) rejected, still running on the last good config:\n%s", why, exc)
+            return
+        old = self.pipeline
+        self.config, self.pipeline = config, pipeline
+        self._schedule()
+        self.metrics.reloads.labels("ok").inc()
+        log.info("reloaded config (%s): %d sources, %d alerts", why, len(config.sources), len(config.alerts))
+        if old is not None:
+            await asyncio.to_thread(old.close)
+
+    # -- health --------------------------------------------------------------------------------
+    def health_state(self) -> tuple[bool, dict[str, Any]]:
+        running = bool(self.scheduler and self.scheduler.running and not self._stop.is_set())
+        sources = {}
+        if self.scheduler is not None:
+            for source in self.config.sources:
+                job = self.scheduler.get_job(f"poll:{source.name}") if running else None
+                sources[source.name] = {
+                    "enabled": source.enabled,
+                    "last_ok": self._last_poll.get(source.name),
+                    "next_poll": job.next_run_time if job else None,
+                }
+        detail: dict[str, Any] = {"status": "ok" if running else "stopped", "pid": os.getpid(), "sources": sources}
+        if self.coordinator is not None:
+            detail["worker"] = self.coordinator.id
+            detail["live_workers"] = len(self.coordinator.live)
+        return running, detail

@@ -1,0 +1,355 @@
+"""One cycle: poll sources, store, classify, match, enqueue and deliver digests.
+
+Idempotent and safe to rerun. A failing source or delivery is reported and retried later; it
+never fails the cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
+from monitor.errors import MonitorError, SourceError
+from monitor.models import RawEntry
+from monitor.sources.extract import Boilerplate, load_boilerplate
+from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
+from monitor.store import SourceState, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+DEDUP_WINDOW = timedelta(days=30)
+INDEX_PRUNE = timedelta(days=1)
+MAX_BACKOFF = timedelta(hours=6)
+FIRST_BACKOFF = timedelta(seconds=30)
+POLL_CONCURRENCY = 32
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SourceReport:
+    name: str
+    ok: bool = True
+    skipped: str | None = None
+    counts: PollCounts = field(default_factory=PollCounts)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    not_modified: bool = False
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.name}: skipped ({self.skipped})"
+        if not self.ok:
+            return f"{self.name}: FAILED: {self.error}"
+        if self.not_modified:
+            return f"{self.name}: not modified"
+        c = self.counts
+        text = f"{self.name}: {c.new} new, {c.changed} changed, {c.duplicates} duplicates, {c.unchanged} unchanged"
+        if self.warnings:
+            text += f", {len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}"
+        return text
+
+
+@dataclass
+class CycleReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    classified: int = 0
+    digests: list[Any] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for s in self.sources if not s.ok)
+
+
+def backoff_delay(failures: int, every: timedelta, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter, never longer than MAX_BACKOFF nor shorter than 30 s."""
+    base = min(FIRST_BACKOFF * (2 ** max(failures - 1, 0)), max(MAX_BACKOFF, every))
+    jitter = (rng or random).uniform(0.9, 1.1)
+    return timedelta(seconds=base.total_seconds() * jitter)
+
+
+def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]:
+    """Region ids an item is filed under: its primary regions and everything above them, so that
+    `--region AZ` and an alert on `western-asia` find an item about Baku."""
+    ids: dict[str, None] = {}
+    for region in cls.regions:
+        if region.role == "primary":
+            ids[region.id] = None
+            ids.update(dict.fromkeys(sorted(ancestors(region.id))))
+    return list(ids)
+
+
+class Pipeline:
+    """Wires the stages together for one configuration and one store."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow, claims: Any = None) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        # monitor.service.workers.Coordinator where several workers share the database: digest sends are claimed.
+        self.claims = claims
+        self._boilerplate: Boilerplate | None = None
+        self._engine: Any = None
+        self._index: StoredIndex | None = None
+        self._index_pruned: datetime | None = None
+        # Store writes, dedup and classification run on one worker thread: the event loop stays
+        # free for fetches and the health endpoint, and writes never race each other.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
+        self._parse_pool: Any = None
+
+    async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking store/CPU work on the pipeline's single worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def parse_pool(self) -> Any:
+        """Worker processes for parsing untrusted feeds (started on first use)."""
+        if self._parse_pool is None:
+            from monitor.sources.parsepool import ParsePool, cpu_workers
+
+            self._parse_pool = ParsePool(cpu_workers())
+        return self._parse_pool
+
+    def close(self) -> None:
+        if self._parse_pool is not None:
+            self._parse_pool.close()
+        self._worker.shutdown(wait=True)
+
+    def dedup_index(self) -> StoredIndex | None:
+        """The near-duplicate index (kept in the store); keys older than DEDUP_WINDOW are dropped
+        once a day, and a database from before the index was stored has its items filed once."""
+        if not self.config.dedup.enabled:
+            return None
+        now = self.clock()
+        if self._index is None:
+            if self.store.dedup_keys_count() == 0:
+                self.store.add_dedup_keys((c.item_id, key, seen) for c, seen in self.store.dedup_candidates(
+                    now - DEDUP_WINDOW, with_first_seen=True) for key in index_keys(c.fp))
+            self._index = StoredIndex(self.store, self.config.dedup.threshold, lambda: self.clock() - DEDUP_WINDOW)
+        if self._index_pruned is None or now - self._index_pruned > INDEX_PRUNE:
+            self.store.forget_dedup_keys(now - DEDUP_WINDOW)
+            self._index_pruned = now
+        return self._index
+
+    @property
+    def boilerplate(self) -> Boilerplate:
+        if self._boilerplate is None:
+            self._boilerplate = load_boilerplate(self.config.rules)
+        return self._boilerplate
+
+    # -- ingest --------------------------------------------------------------------------------
+    async def ingest(self, names: Sequence[str] | None = None, *, only_due: bool = False,
+                     client: Any = None) -> list[SourceReport]:
+        """Poll the enabled sources (all of them, the named ones, or the due ones) and store what
+        they bring. ``client``: an HTTP client the caller keeps (the daemon keeps one for its
+        life: making one costs more than a poll); without it one is made for this call."""
+        now = self.clock()
+        sources = [s for s in self.config.sources if s.enabled and (names is None or s.name in names)]
+        states = await self.in_worker(self.store.source_states, None if names is None else list(names))
+        semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
+        own_client = None
+        if client is None and any(isinstance(s, FeedSource | OfficialSource) for s in sources):
+            from monitor.sources.feeds import make_client
+
+            client = own_client = make_client()
+        try:
+            async def one(source: AnySource) -> tuple[Any, SourceReport, Any]:
+                state = states.get(source.name) or SourceState(name=source.name)
+                if state.gone:
+                    return source, SourceReport(source.name, skipped="the server said the feed is gone (410)"), None
+                if only_due and state.next_due and state.next_due > now:
+                    return source, SourceReport(source.name, skipped="not due"), None
+                async with semaphore:
+                    return source, *await self._fetch(source, state, client)
+
+            fetched = await asyncio.gather(*(one(s) for s in sources))
+        finally:
+            if own_client is not None:
+                await own_client.aclose()
+        reports = []
+        # Writes happen one source at a time, each in its own transaction.
+        for source, report, outcome in fetched:
+            if outcome is not None:
+                state = states.get(source.name) or SourceState(name=source.name)
+                await self.in_worker(self._store_poll, source, report, outcome, state)
+            reports.append(report)
+        return reports
+
+    async def _fetch(self, source: AnySource, state: SourceState,
+                     client: Any) -> tuple[SourceReport, Any]:
+        report = SourceReport(source.name)
+        try:
+            if isinstance(source, FilesSource):
+                from monitor.sources.files import poll_files
+
+                result: Any = await asyncio.to_thread(poll_files, source)
+            else:
+                from monitor.sources.parsepool import CURRENT_POOL
+
+                CURRENT_POOL.set(self.parse_pool())
+                fetch_source = source
+                if state.permanent_url:
+                    fetch_source = source.model_copy(update={"url": state.permanent_url})
+                if isinstance(fetch_source, OfficialSource):
+                    from monitor.official import fetch_official
+
+                    result = await fetch_official(fetch_source, client, etag=state.etag,
+                                                  last_modified=state.last_modified)
+                else:
+                    from monitor.sources.feeds import fetch_feed
+
+                    result = await fetch_feed(fetch_source, client, etag=state.etag,
+                                              last_modified=state.last_modified)
+        except SourceError as exc:
+            message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
+            return await self.in_worker(self._failed, source, state, report, message), None
+        except Exception as exc:  # one broken source never stops the others
+            log.exception("unexpected error polling source %s", source.name)
+            message = f"unexpected error: {exc.__class__.__name__}: {exc}"
+            return await self.in_worker(self._failed, source, state, report, message), None
+        report.warnings = list(getattr(result, "warnings", []) or [])
+        report.not_modified = bool(getattr(result, "not_modified", False))
+        return report, result
+
+    def _failed(self, source: AnySource, state: SourceState, report: SourceReport,
+                message: str) -> SourceReport:
+        now = self.clock()
+        state.last_attempt = now
+        state.consecutive_failures += 1
+        state.last_error = message
+        state.next_due = now + backoff_delay(state.consecutive_failures, source.every)
+        try:
+            self.store.save_source_state(state)
+        except MonitorError as exc:
+            log.error("could not record failure of %s: %s", source.name, exc)
+        report.ok = False
+        report.error = message
+        return report
+
+    def _store_poll(self, source: AnySource, report: SourceReport, result: Any,
+                    state: SourceState) -> None:
+        # ``state`` is the row read before the fetch: a source is never polled twice at once, and
+        # only its own poll writes its row.
+        now = self.clock()
+        state.last_attempt = now
+        state.last_success = now
+        state.consecutive_failures = 0
+        state.last_error = None
+        state.next_due = now + source.every
+        if isinstance(source, FeedSource | OfficialSource):
+            if result.etag or result.last_modified or not result.not_modified:
+                state.etag = result.etag
+                state.last_modified = result.last_modified
+            if result.permanent_url:
+                state.permanent_url = result.permanent_url
+            state.gone = bool(result.gone)
+        entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
+        levels = None
+        if isinstance(source, OfficialSource) and entries:
+            from monitor.official.changes import plan_levels
+            from monitor.store import AdvisoryLevels
+
+            # Level changes become items of this source, written in the poll's own transaction.
+            changes, levels = plan_levels(AdvisoryLevels(self.store).current(source.name), entries, now,
+                                          source_kind=getattr(source, "kind", ""))
+            entries.extend(changes)
+        write, counts = plan_poll(self.store, self.dedup_index(), entries, state, self.boilerplate, now,
+                                  self.config.dedup.shingle_words)
+        write.levels = levels
+        try:
+            self.store.write_poll(write)
+        except MonitorError:
+            # The index already holds this poll's items; rebuild it from what was really stored.
+            self._index = None
+            raise
+        report.counts = counts
+        for warning in report.warnings:
+            log.warning("source %s: %s", source.name, warning)
+
+    # -- classify ------------------------------------------------------------------------------
+    def classification_engine(self) -> Any:
+        if self._engine is None:
+            from monitor.classify.engine import load_engine
+
+            self._engine = load_engine(self.config.rules)
+            _settle_heap()
+        return self._engine
+
+    def classify_pending(self, batch: int = 500) -> int:
+        """Classify stored items that have no classification under the current rules."""
+        engine = self.classification_engine()
+        total = 0
+        while True:
+            pending = self.store.unclassified(engine.version, limit=batch)
+            if not pending:
+                return total
+            results = []
+            for item in pending:
+                cls = engine.classify(item.title, item.text).model_copy(
+                    update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
+                if "advisory" in item.extra:
+                    # Official items: the issuer's country and level beat what the text suggests.
+                    from monitor.official.changes import apply_official
+
+                    cls = apply_official(cls, item.extra["advisory"])
+                results.append((cls, indexed_regions(cls, engine.ancestors)))
+            total += self.store.save_classifications(results, only_pending=True)
+
+    # -- one cycle -----------------------------------------------------------------------------
+    def dispatcher(self) -> Any:
+        """Alert matching and the outbox (monitor.dispatch.dispatcher); checks the alert rules on creation."""
+        if getattr(self, "_dispatcher", None) is None:
+            from monitor.dispatch.dispatcher import Dispatcher
+
+            self._dispatcher = Dispatcher(self.config, self.store, engine=self.classification_engine(),
+                                          clock=self.clock, claims=self.claims)
+            _settle_heap()
+        return self._dispatcher
+
+    def validate(self) -> None:
+        """Load the rules and check the alert rules against them; raises the located errors."""
+        load_boilerplate(self.config.rules)
+        self.dispatcher()
+
+    async def dispatch(self, *, force: bool = False) -> list[Any]:
+        """Claim the due digests (on the worker thread: it reads and matches), then deliver."""
+        dispatcher = self.dispatcher()
+        outcomes, notes = await self.in_worker(lambda: dispatcher.claim_due(force=force))
+        await dispatcher.deliver_due(outcomes, force=force)
+        return [*outcomes.values(), *notes]
+
+    def outbox_pending(self) -> int:
+        """Deliveries waiting to be sent (new or retrying)."""
+        return int(self.dispatcher().outbox.pending_count())
+
+    async def run_once(self) -> CycleReport:
+        report = CycleReport()
+        # Made first so that an unknown region in an alert rule stops the cycle before any work.
+        self.dispatcher()
+        report.sources = await self.ingest()
+        report.classified = await self.in_worker(self.classify_pending)
+        # `once` semantics: every waiting digest goes now and failed deliveries are retried now.
+        report.digests = await self.dispatch(force=True)
+        return report
+
+
+def _settle_heap() -> None:
+    """Exempt what was just built to last (the engine's gazetteer and automaton, the compiled alert
+    rules: hundreds of thousands of objects) from the cyclic collector's full passes: each pass
+    walked all of it again, and item-heavy work (matching thousands of site and trip pairs) set
+    one off every few hundred milliseconds (bench/geo.py: a full pass cost more than matching
+    10,000 items). A reload builds anew and settles again, thawing first so that what the last
+    build left behind (an engine replaced by a reload) can still be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -1,0 +1,94 @@
+"""The command line: help for every command, exit codes, JSON lines, the instance lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _commands() -> list[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sorted(sub.choices)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--config" in out and len(out.splitlines()) > 3
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    articles = tmp_path / "articles"
+    articles.mkdir(exist_ok=True)
+    for seed in (ROOT / "seeds").glob("*.txt"):
+        shutil.copy(seed, articles)
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database: sqlite:///{tmp_path}/m.db\nsources:\n  - {{name: seeds, kind: files, path: articles}}\n"
+                    + extra, encoding="utf-8")
+    return path
+
+
+def test_ingest_then_items_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path)
+    assert main(["ingest", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["items", "--config", str(config), "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2
+    for row in rows:
+        assert {"id", "source", "title", "url", "published", "text"} <= set(row)
+        assert row["source"] == "seeds"
+    assert main(["items", "--config", str(config), "--source", "nope", "--format", "json"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_failed_source_does_not_fail_ingest_unless_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, "  - {name: gone, kind: files, path: nowhere}\n")
+    assert main(["ingest", "--config", str(config)]) == 0
+    assert "gone: FAILED" in capsys.readouterr().err
+    assert main(["ingest", "--config", str(config), "--strict"]) == 1
+
+
+def test_bad_config_exits_2_with_located_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("sources:\n  - {name: a, kind: files, path: x, every: often}\n", encoding="utf-8")
+    assert main(["ingest", "--config", str(path)]) == 2
+    assert f"{path}:2:" in capsys.readouterr().err
+
+
+def test_second_instance_is_refused_naming_the_first(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from monitor.service.lock import InstanceLock;"
+         " from pathlib import Path; l=InstanceLock(Path(sys.argv[1])); l.acquire();"
+         " print('locked', flush=True); time.sleep(30)",
+         f"{tmp_path}/m.db.lock"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        result = subprocess.run([sys.executable, "-m", "monitor", "ingest", "--config", str(config)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1
+        assert f"pid {holder.pid}" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    # The OS released the lock with the killed process.
+    result = subprocess.run([sys.executable, "-m", "monitor", "ingest", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,130 @@
+"""Ingest into a real SQLite file: versions, duplicates, failures and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.config import parse_config
+from monitor.service.pipeline import Pipeline, backoff_delay
+from monitor.store import Store
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _setup(tmp_path: Path, extra_sources: str = "", database: str | None = None) -> tuple[Pipeline, Path]:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        shutil.copy(seed, articles)
+    database = database or f"sqlite:///{tmp_path}/m.db"
+    config = parse_config(
+        f"database: {database}\nsources:\n  - {{name: articles, kind: files, path: {articles}}}\n"
+        + extra_sources, str(tmp_path / "c.yaml"), base=tmp_path)
+    return Pipeline(config, Store.open(config.database), clock=lambda: NOW), articles
+
+
+def _ingest(pipeline: Pipeline) -> dict[str, object]:
+    return {r.name: r for r in asyncio.run(pipeline.ingest())}
+
+
+def test_first_poll_stores_then_rerun_changes_nothing(tmp_path: Path, database_url: str) -> None:
+    pipeline, _ = _setup(tmp_path, database=database_url)
+    first = _ingest(pipeline)["articles"]
+    assert first.counts.new == 2  # type: ignore[attr-defined]
+    again = _ingest(pipeline)["articles"]
+    assert (again.counts.new, again.counts.unchanged) == (0, 2)  # type: ignore[attr-defined]
+    assert pipeline.store.count_items() == 2
+    pipeline.close()
+    pipeline.store.close()
+
+
+def test_changed_file_is_a_new_version_of_the_same_item(tmp_path: Path, database_url: str) -> None:
+    pipeline, articles = _setup(tmp_path, database=database_url)
+    _ingest(pipeline)
+    target = articles / "002_9a1e7f0ded39d068.txt"
+    target.write_text(target.read_text(encoding="utf-8").replace("September 19", "September 20"), encoding="utf-8")
+    report = _ingest(pipeline)["articles"]
+    assert (report.counts.new, report.counts.changed) == (0, 1)  # type: ignore[attr-defined]
+    items = pipeline.store.list_items()
+    assert len(items) == 2
+    changed = next(i for i in items if i.guid == "002_9a1e7f0ded39d068.txt")
+    assert changed.version == 2 and "September 20" in changed.text
+    pipeline.close()
+    pipeline.store.close()
+
+
+def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path, database_url: str) -> None:
+    pipeline, articles = _setup(tmp_path, database=database_url)
+    _ingest(pipeline)
+    seed = (articles / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
+    (articles / "syndicated.txt").write_text(seed.replace("Most Popular", "Trending now"), encoding="utf-8")
+    shutil.copy(articles / "002_9a1e7f0ded39d068.txt", articles / "renamed.txt")
+    report = _ingest(pipeline)["articles"]
+    assert (report.counts.new, report.counts.duplicates) == (0, 2)  # type: ignore[attr-defined]
+    original = next(i for i in pipeline.store.list_items() if i.guid == "000_16083772c90dda59.txt")
+    assert [d.id for d in pipeline.store.duplicates_of(original.id)]
+    # Seen again: still recorded once, nothing new.
+    report = _ingest(pipeline)["articles"]
+    assert report.counts.new == 0 and pipeline.store.count_items() == 2  # type: ignore[attr-defined]
+    pipeline.close()
+    pipeline.store.close()
+
+
+def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:
+    pipeline, _ = _setup(tmp_path, f"  - {{name: broken, kind: files, path: {tmp_path}/missing}}\n")
+    reports = _ingest(pipeline)
+    assert reports["articles"].ok and reports["articles"].counts.new == 2  # type: ignore[attr-defined]
+    assert not reports["broken"].ok and "does not exist" in reports["broken"].error  # type: ignore[attr-defined]
+    state = pipeline.store.source_state("broken")
+    assert state.consecutive_failures == 1 and state.last_error and state.next_due and state.next_due > NOW
+    _ingest(pipeline)
+    assert pipeline.store.source_state("broken").consecutive_failures == 2
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    hour = timedelta(hours=1)
+    delays = [backoff_delay(n, hour).total_seconds() for n in (1, 2, 3, 20)]
+    assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and delays[2] > delays[1]
+    assert delays[3] <= 6 * 3600 * 1.1
+
+
+def test_identical_text_on_another_day_is_another_event_but_a_same_day_copy_is_not(tmp_path: Path) -> None:
+    from monitor.models import RawEntry
+    from monitor.sources.ingest import plan_poll
+    from monitor.store import SourceState
+    from monitor.store.dedup import NearDuplicateIndex
+
+    store = Store.open(f"sqlite:///{tmp_path}/m.db")
+    index = NearDuplicateIndex()
+    body = "Drought is on going in China. The alert level is Green for this event."
+
+    def poll(source: str, guid: str, day: int) -> tuple[int, int]:
+        entry = RawEntry(source=source, guid=guid, title="Drought in China", body=body,
+                         published=datetime(2019, 12, day, tzinfo=UTC))
+        write, counts = plan_poll(store, index, [entry], SourceState(name=source), None, NOW)
+        store.write_poll(write)
+        return counts.new, counts.duplicates
+
+    assert poll("gdacs-a", "DR1", 1) == (1, 0)
+    assert poll("gdacs-b", "DR1-copy", 2) == (0, 1)  # the same report syndicated a day later
+    assert poll("gdacs-b", "DR2", 28) == (1, 0)  # the same words four weeks on: a new event
+
+
+def test_near_duplicate_index_is_kept_in_the_store_and_filled_for_older_databases(tmp_path: Path) -> None:
+    import sqlite3
+
+    pipeline, articles = _setup(tmp_path)
+    _ingest(pipeline)
+    # A database from before the index was stored: no keys; the first pipeline on it files its items.
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        conn.execute("DELETE FROM dedup_keys")
+    restarted = Pipeline(pipeline.config, pipeline.store, clock=lambda: NOW)
+    seed = (articles / "000_16083772c90dda59.txt").read_text(encoding="utf-8")
+    (articles / "syndicated.txt").write_text(seed.replace("Most Popular", "Trending now"), encoding="utf-8")
+    report = _ingest(restarted)["articles"]
+    assert (report.counts.new, report.counts.duplicates) == (0, 1)  # type: ignore[attr-defined]
+    assert pipeline.store.dedup_keys_count() > 0
