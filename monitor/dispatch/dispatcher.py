@@ -48,7 +48,7 @@ def utcnow() -> datetime:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reports
+# What an alert matched and would send
 
 @dataclass
 class Backtested:
@@ -74,7 +74,7 @@ class Selection:
 # ---------------------------------------------------------------------------------------------
 
 class Dispatcher:
-    """Matches, builds, claims and delivers digests for one config and one store."""
+    """Matches, builds and claims digests for one config and one store; its lanes send them."""
 
     def __init__(self, config: Config, store: Store, *, engine: Engine | None = None, clock: Clock = utcnow,
                  rng: random.Random | None = None, claims: DigestClaims | None = None) -> None:
