@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from monitor.classify.engine import load_engine
+from monitor.classify.gazetteer import Gazetteer
 from monitor.config import Config, parse_config
 
 
-def gazetteer() -> Any:
-    from monitor.classify.engine import load_engine
-    from monitor.dispatch.dispatcher import _resolver
-
-    return _resolver(load_engine())
+def gazetteer() -> Gazetteer:
+    return load_engine().gazetteer
 
 
 def travel_config(tmp_path: Path, body: str) -> Config:

@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from monitor.config import WebhookTarget
 from monitor.deliver.outcome import DeliveryOutcome
-from monitor.digest.render import safe_url, sanitize_html
+from monitor.digest import safe_url, sanitize_html
 from monitor.errors import DeliveryError
 from monitor.models import RenderedDigest
 

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from monitor.classify.gazetteer import Gazetteer
 from monitor.config import AlertRule, TripSpec
-from monitor.digest.render import _entry_view, _local, _zone, render_template, subject, user_environment
+from monitor.digest.render import render_template, user_environment
+from monitor.digest.views import digest_zone, entry_view, local_time, subject
 from monitor.models import Digest, DigestEntry, RenderedDigest
 from monitor.travel.trips import LegView, day_text, leg_views
 
@@ -47,16 +49,16 @@ def advice(entry: DigestEntry) -> str | None:
     return None
 
 
-def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelta, resolver: Any,
+def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelta, resolver: Gazetteer | None,
                 levels: dict[str, tuple[int, str, str]]) -> RenderedDigest:
-    tz = _zone(digest, alert)
+    tz = digest_zone(digest, alert)
     legs = leg_views(trip, lead, digest.created_at, resolver, levels)
-    ancestors = getattr(resolver, "ancestors", None)
+    ancestors = resolver.ancestors if resolver is not None else None
     groups: dict[int, list[dict[str, Any]]] = {leg.index: [] for leg in legs}
     other: list[dict[str, Any]] = []
     ordered = sorted(digest.entries, key=lambda e: (e.item.published or e.item.first_seen, e.item.id), reverse=True)
     for entry in ordered:
-        view = _entry_view(entry, alert.name, tz)
+        view = entry_view(entry, alert.name, tz)
         view["advice"] = advice(entry)
         found = entry_legs(entry, legs, lead, ancestors)
         # An item about two legs' places (a leg to AZ and one to Baku) shows under the first.
@@ -71,7 +73,7 @@ def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelt
         title += ": " + ", ".join(leg["name"] for leg in leg_list[:3])
     context = {
         "subject": title, "alert": alert.name, "trip": trip.name, "traveller": trip.traveller,
-        "digest_id": digest.id, "created": _local(digest.created_at, tz), "timezone": tz.key, "count": count,
+        "digest_id": digest.id, "created": local_time(digest.created_at, tz), "timezone": tz.key, "count": count,
         "legs": leg_list, "other": other, "digest": digest,
     }
     env = user_environment(())

@@ -10,133 +10,45 @@ One pass (``Dispatcher.run``):
 2. for each alert that is due (its schedule, or ``force`` for ``once``; quiet hours hold all but
    urgent items), take up to ``max_items`` of the oldest waiting matches, render the digest, and
    write it with its (alert, item) claims and one pending delivery per target in ONE transaction;
-3. send every due delivery (new ones and earlier failures) and record each result after the send.
+3. hand every due delivery (new ones and earlier failures) to the delivery stage's lanes
+   (monitor/deliver/lanes.py), which send them and record each result after the send.
 
 The rendered digest is stored with the claim, so a retry, or a resend after a crash between claim
 and send, sends the same digest id with the same content: it is never re-built with other items.
-Each target is its own lane: deliveries to one target go one after another (oldest first) while
-the targets run concurrently, so one target's outage or hang never holds up another.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import difflib
-import hashlib
 import logging
 import random
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from monitor.alerts import DEFAULT_THREATS, ItemFacts, Match, Matcher, compile_rules
-from monitor.config import AlertRule, Config, EmailTarget, FileTarget, WebhookTarget
-from monitor.digest.schedule import is_due, quiet_until
+from monitor.classify.engine import Engine
+from monitor.config import AlertRule, Config, OfficialSource
+from monitor.deliver import DigestClaims, DigestOutcome, Lanes, Target, target_key, target_label
+from monitor.digest import is_due, quiet_until, render
 from monitor.dispatch.travel import Travel
-from monitor.errors import DeliveryError, MonitorError, UsageError
+from monitor.errors import MonitorError, UsageError
 from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
-from monitor.store import DeliveryRecord, DigestRecord, Outbox, Store
-from monitor.support.durations import format_duration
+from monitor.store import AdvisoryLevels, DeliveryRecord, DigestRecord, Outbox, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Target = FileTarget | EmailTarget | WebhookTarget
-
-MAX_ATTEMPTS = 10
-FIRST_RETRY = timedelta(minutes=1)
-MAX_RETRY = timedelta(hours=6)
-# A target's own timeouts (SMTP, webhook) should end a send long before this; it is the last
-# guard against a peer that trickles bytes forever.
-SEND_CAP = timedelta(minutes=5)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff (1m, 2m, 4m ... 6h) with +-20% jitter so that retries do not bunch up."""
-    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
-    return timedelta(seconds=base.total_seconds() * (rng or random).uniform(0.8, 1.2))
-
-
-def target_key(target: Target) -> str:
-    """A stable id of a target within its alert that reveals nothing of its address."""
-    if isinstance(target, FileTarget):
-        address = str(target.path)
-    elif isinstance(target, EmailTarget):
-        address = ",".join(sorted(a.strip().lower() for a in target.to))
-    else:
-        address = target.url
-    return f"{target.kind}-{hashlib.sha256(address.encode()).hexdigest()[:12]}"
-
-
-def target_label(target: Target) -> str:
-    """How people are shown a target: no URL path or query, which may carry a token."""
-    if isinstance(target, FileTarget):
-        return f"file {target.path}"
-    if isinstance(target, EmailTarget):
-        return "email " + ", ".join(target.to)
-    host = target.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"webhook {host}"
-
-
 # ---------------------------------------------------------------------------------------------
-# Reports
-
-@dataclass
-class TargetResult:
-    kind: str
-    label: str
-    ok: bool
-    error: str | None = None
-    retry_in: timedelta | None = None
-    where: str | None = None  # a file target's folder
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"{self.kind} ok" + (f" ({self.where})" if self.where else "")
-        if self.retry_in is not None:
-            return f"{self.kind} FAILED (retrying in {_roughly(self.retry_in)}): {self.error}"
-        return f"{self.kind} FAILED (gave up): {self.error}"
-
-
-@dataclass
-class DigestOutcome:
-    """One line of a cycle's report: a digest sent (or retried), held back, or not built."""
-
-    alert: str
-    digest_id: str | None = None
-    items: int = 0
-    carried: int = 0
-    retry: bool = False
-    results: list[TargetResult] = field(default_factory=list)
-    note: str | None = None
-    error: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None or any(not r.ok for r in self.results)
-
-    def __str__(self) -> str:
-        if self.digest_id is None:
-            return f"{self.alert}: {self.error or self.note}"
-        what = "retried digest" if self.retry else "digest"
-        text = f"{self.alert}: {what} {self.digest_id} with {self.items} item{'s' if self.items != 1 else ''}"
-        if self.results:
-            text += " -> " + ", ".join(str(r) for r in self.results)
-        if self.carried:
-            text += f"; {self.carried} more carried to the next digest"
-        if self.note:
-            text += f"; {self.note}"
-        return text
-
+# What an alert matched and would send
 
 @dataclass
 class Backtested:
@@ -162,25 +74,25 @@ class Selection:
 # ---------------------------------------------------------------------------------------------
 
 class Dispatcher:
-    """Matches, builds, claims and delivers digests for one config and one store."""
+    """Matches, builds and claims digests for one config and one store; its lanes send them."""
 
-    def __init__(self, config: Config, store: Store, *, engine: Any = None, clock: Clock = utcnow,
-                 rng: random.Random | None = None, claims: Any = None) -> None:
-        self.config = config
-        # Several workers on one database (monitor/service/workers.py): a digest's sends are claimed first.
-        self.claims = claims
+    def __init__(self, config: Config, store: Store, *, engine: Engine | None = None, clock: Clock = utcnow,
+                 rng: random.Random | None = None, claims: DigestClaims | None = None) -> None:
         self.store = store
         self.outbox = Outbox(store)
         self.clock = clock
-        self.rng = rng or random.Random()
-        resolver = _resolver(engine)
+        # Without an engine (tests, tools) region ids are taken as written and the shipped threat types hold.
+        resolver = engine.gazetteer if engine is not None else None
+        threat_types = tuple(engine.threat_types) if engine is not None and engine.threat_types else DEFAULT_THREATS
         # Trips become alert rules here (their folder is read now); sites and trips: monitor/dispatch/travel.py.
-        self.travel = Travel(config, store, resolver, _threat_types(engine))
+        self.travel = Travel(config, store, resolver, threat_types)
         config = self.config = self.travel.config
-        self.matcher: Matcher = compile_rules(config, resolver, _threat_types(engine))
+        self.matcher: Matcher = compile_rules(config, resolver, threat_types)
         self.travel.bind(self.matcher)
         self.alerts = {a.name: a for a in config.alerts}
-        self._ancestors = getattr(resolver, "ancestors", None)
+        # Several workers on one database (monitor/service/workers.py): a digest's sends are claimed first.
+        self.lanes = Lanes(config, self.outbox, clock=clock, rng=rng or random.Random(), claims=claims)
+        self._ancestors = resolver.ancestors if resolver is not None else None
         self._expanded: dict[frozenset[str], frozenset[str]] = {}
         # alert -> item id -> match, for matched items not claimed yet (inside max_age), and the
         # point of classification order they are up to date with (None: look at the whole window).
@@ -208,9 +120,6 @@ class Dispatcher:
     def _official_facts(self, since: datetime | None,
                         ids: Sequence[str] | None = None) -> dict[str, tuple[int, str | None]]:
         """item id -> (level, change kind) of the official sources' items (advisory_change, min_level)."""
-        from monitor.config import OfficialSource
-        from monitor.store import AdvisoryLevels
-
         names = [s.name for s in self.config.sources if isinstance(s, OfficialSource)]
         if not names or (ids is not None and not ids):
             return {}
@@ -308,8 +217,6 @@ class Dispatcher:
                    for m in selection.matches if m.item_id in items and m.item_id in classes]
         digest = Digest(id=new_digest_id(now), alert=selection.alert.name, created_at=now,
                         timezone=selection.alert.timezone, entries=entries)
-        from monitor.digest.render import render
-
         return digest, (self.travel.render(digest, selection.alert)
                         or render(digest, selection.alert, templates=self.config.templates))
 
@@ -384,121 +291,7 @@ class Dispatcher:
     async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *,
                           force: bool = False) -> list[DigestOutcome]:
         """Send every pending delivery that is due (all pending ones when ``force``)."""
-        outcomes = {} if outcomes is None else outcomes
-        due = self.outbox.due_deliveries(None if force else self.clock())
-        if not due:
-            return list(outcomes.values())
-        held: list[str] = []
-        if self.claims is not None:
-            held = [d for d in dict.fromkeys(x.digest_id for x in due) if self.claims.claim_digest(d)]
-            # Read again under the claims: what another worker sent meanwhile is no longer due.
-            mine = set(held)
-            due = [d for d in self.outbox.due_deliveries(None if force else self.clock()) if d.digest_id in mine]
-        try:
-            return await self._deliver(due, outcomes)
-        finally:
-            for digest_id in held:
-                with contextlib.suppress(Exception):  # the database went away: the lease lapses instead
-                    self.claims.release_digest(digest_id)
-
-    async def _deliver(self, due: list[DeliveryRecord], outcomes: dict[str, DigestOutcome]) -> list[DigestOutcome]:
-        if not due:
-            return list(outcomes.values())
-        lanes: dict[tuple[str, str], list[DeliveryRecord]] = {}
-        records: dict[str, DigestRecord] = {}
-        for delivery in due:
-            if delivery.digest_id not in records:
-                record = self.outbox.digest(delivery.digest_id)
-                if record is None:
-                    continue
-                records[delivery.digest_id] = record
-            record = records[delivery.digest_id]
-            lanes.setdefault((record.alert, delivery.target), []).append(delivery)
-            if delivery.digest_id not in outcomes:
-                outcomes[delivery.digest_id] = DigestOutcome(record.alert, record.id, record.item_count, retry=True)
-        from monitor.deliver import DeliverySession
-
-        async with DeliverySession(self.config.smtp) as session:
-            async def lane(deliveries: list[DeliveryRecord]) -> None:
-                for delivery in deliveries:
-                    record = records[delivery.digest_id]
-                    result = await self._send(session, record, delivery)
-                    outcomes[record.id].results.append(result)
-
-            await asyncio.gather(*(lane(d) for d in lanes.values()))
-        for outcome in outcomes.values():
-            outcome.results.sort(key=lambda r: ("file", "email", "webhook").index(r.kind)
-                                 if r.kind in ("file", "email", "webhook") else 9)
-        return list(outcomes.values())
-
-    async def _send(self, session: Any, record: DigestRecord, delivery: DeliveryRecord) -> TargetResult:
-        alert = self.alerts.get(record.alert)
-        target: Target | None = None
-        if alert is not None and delivery.recipients:
-            target = EmailTarget(kind="email", to=delivery.recipients)  # a follow-up to refused recipients
-        elif alert is not None:
-            target = next((t for t in alert.deliver if target_key(t) == delivery.target), None)
-        if target is None:
-            # The config no longer names this target: nowhere to send it, and nothing to retry.
-            return self._record(delivery, DeliveryError(
-                f"alert '{record.alert}' no longer has the target {delivery.label}", retryable=False))
-        rendered = RenderedDigest.model_validate(record.rendered)
-        from monitor.deliver import deliver
-
-        log.info("sending digest %s of %s to %s (attempt %d)", record.id, record.alert, delivery.label,
-                 delivery.attempts + 1)
-        try:
-            outcome = await asyncio.wait_for(deliver(session, target, rendered), SEND_CAP.total_seconds())
-        except DeliveryError as exc:
-            return self._record(delivery, exc)
-        except TimeoutError:
-            return self._record(delivery, DeliveryError(f"no answer in {format_duration(SEND_CAP)}", retryable=True))
-        except Exception as exc:  # one target's bug must not stop the other lanes
-            log.exception("unexpected error delivering digest %s to %s", record.id, delivery.label)
-            return self._record(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True))
-        where = _display(Path(target.path) / record.id) if isinstance(target, FileTarget) else None
-        failures: dict[str, str] = getattr(outcome, "failures", None) or {}
-        refused = "; ".join(f"{who}: {why}" for who, why in failures.items())
-        return self._record(delivery, None, where, refused or None, self._follow_up(delivery, failures))
-
-    def _follow_up(self, delivery: DeliveryRecord, failures: dict[str, str]) -> DeliveryRecord | None:
-        """A new delivery of the digest to the recipients the server refused for now (a 4xx reply:
-        greylisting, a full mailbox) while it accepted the others: resending the whole message would
-        reach those twice. Refused for good (5xx) is only reported."""
-        later = sorted(who for who, reply in failures.items() if reply[:1] == "4")
-        if not later:
-            return None
-        key = "email-" + hashlib.sha256(f"{delivery.target}:{','.join(later)}".encode()).hexdigest()[:12]
-        first_retry = self.clock() + retry_delay(1, self.rng)
-        return DeliveryRecord(delivery.digest_id, key, "email", f"email to {', '.join(later)} (refused for now)",
-                              next_attempt=first_retry, recipients=later)
-
-    def _record(self, delivery: DeliveryRecord, error: DeliveryError | None, where: str | None = None,
-                refused: str | None = None, follow_up: DeliveryRecord | None = None) -> TargetResult:
-        now = self.clock()
-        delivery.attempts += 1
-        result = TargetResult(delivery.kind, delivery.label, error is None, where=where)
-        if error is None:
-            delivery.status, delivery.sent_at, delivery.last_error, delivery.next_attempt = "sent", now, refused, None
-            if refused:
-                result.where = f"refused by the server: {refused}"
-                log.warning("digest %s to %s: some recipients refused: %s", delivery.digest_id, delivery.label,
-                            refused)
-        else:
-            result.error = error.message
-            delivery.last_error = error.message
-            if error.retryable and delivery.attempts < MAX_ATTEMPTS:
-                result.retry_in = retry_delay(delivery.attempts, self.rng)
-                delivery.next_attempt = now + result.retry_in
-            else:
-                delivery.status, delivery.next_attempt = "failed", None
-            log.warning("delivery of digest %s to %s failed (attempt %d): %s", delivery.digest_id, delivery.label,
-                        delivery.attempts, error.message)
-        self.outbox.record_delivery(delivery, follow_up)
-        if follow_up is not None and follow_up.next_attempt is not None:
-            later = ", ".join(follow_up.recipients or ())
-            result.where = f"{result.where}; retrying {later} in {_roughly(follow_up.next_attempt - now)}"
-        return result
+        return await self.lanes.send_due(outcomes, force=force)
 
     # -- looking without sending ---------------------------------------------------------------
     def alert(self, name: str) -> AlertRule:
@@ -553,39 +346,9 @@ def _unique_targets(alert: AlertRule) -> list[Target]:
     return list(seen.values())
 
 
-def _resolver(engine: Any) -> Any:
-    """The gazetteer behind the classification engine (it resolves names and ids to regions)."""
-    compiled = getattr(engine, "compiled", None)
-    return getattr(compiled, "gazetteer", None) or getattr(engine, "gazetteer", None) or (
-        engine if hasattr(engine, "resolve") else None)
-
-
-def _threat_types(engine: Any) -> tuple[str, ...]:
-    """The engine's threat ids (a rules folder may add types), else the shipped taxonomy's."""
-    types = getattr(engine, "threat_types", None)
-    return tuple(types) if types else DEFAULT_THREATS
-
-
 def _held_note(selection: Selection) -> str:
     until = ""
     quiet = selection.alert.quiet_hours
     if selection.held_until is not None and quiet is not None:
         until = f" until {selection.held_until.astimezone(ZoneInfo(quiet.timezone)):%Y-%m-%d %H:%M} {quiet.timezone}"
     return f"{selection.held} item{'s' if selection.held != 1 else ''} held for quiet hours{until}"
-
-
-def _roughly(delta: timedelta) -> str:
-    """A jittered delay as a person reads it: 1m, 17m, 2.5h."""
-    seconds = delta.total_seconds()
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd())) + "/"
-    except ValueError:
-        return str(path) + "/"

@@ -10,68 +10,73 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from monitor.alerts import ItemFacts, Matcher
+from monitor.alerts import Condition, ItemFacts, Matcher
+from monitor.classify.gazetteer import Gazetteer
 from monitor.config import AlertRule, Config
+from monitor.digest import render_trip
 from monitor.models import Digest, RenderedDigest
-from monitor.travel.trips import TravelPlan, plan, trip_name
+from monitor.store import AdvisoryLevels, Outbox, Store
+from monitor.store.geometry import ItemGeometry
+from monitor.travel.sites import SiteLocator, kinds_from
+from monitor.travel.trips import (
+    TravelPlan,
+    alert_name,
+    current_levels,
+    day_text,
+    leg_views,
+    plan,
+    targets,
+    trip_name,
+)
 
 log = logging.getLogger(__name__)
 
 
 class Travel:
-    def __init__(self, config: Config, store: Any, resolver: Any, threat_types: Iterable[str] = ()) -> None:
+    def __init__(self, config: Config, store: Store, resolver: Gazetteer | None,
+                 threat_types: Iterable[str] = ()) -> None:
         self.store = store
         self.resolver = resolver
         self.plan: TravelPlan = plan(config, resolver, threat_types)
         self.config = self.plan.config
-        self.locator: Any = None
+        self.locator: SiteLocator | None = None
 
     def bind(self, matcher: Matcher) -> None:
         """Build the site index once the rules are compiled (they resolve the sites' places)."""
         if matcher.sites and any(_names_sites(r.condition) for r in matcher.rules):
-            from monitor.travel.sites import SiteLocator, kinds_from
-
             countries = any(_names_sites(r.condition, country=True) for r in matcher.rules)
             self.locator = SiteLocator(matcher.sites, kinds_from(self.resolver), countries=countries)
 
     def locate(self, facts: list[ItemFacts]) -> list[ItemFacts]:
         if self.locator is None or not facts:
             return facts
-        from monitor.store.geometry import ItemGeometry
-
         geometry = ItemGeometry(self.store).shapes([f.id for f in facts])
-        return self.locator.annotate(facts, geometry)  # type: ignore[no-any-return]
+        return self.locator.annotate(facts, geometry)
 
     def render(self, digest: Digest, alert: AlertRule) -> RenderedDigest | None:
         name = trip_name(alert.name)
         travel = self.config.travel
         if name is None or travel is None or name not in self.plan.trips:
             return None
-        from monitor.digest.trip import render_trip
-        from monitor.store import AdvisoryLevels
-        from monitor.travel.trips import current_levels
-
         levels = current_levels(AdvisoryLevels(self.store).current())
         return render_trip(digest, alert, self.plan.trips[name], travel.lead, self.resolver, levels)
 
 
-def _names_sites(condition: Any, *, country: bool = False) -> bool:
+def _names_sites(condition: Condition, *, country: bool = False) -> bool:
     """Whether a condition or any nested one names sites (with ``country``: with include_country)."""
-    children: Sequence[Any] = (*condition.any_of, *condition.all_of,
+    children: tuple[Condition, ...] = (*condition.any_of, *condition.all_of,
                                *((condition.not_,) if condition.not_ is not None else ()))
     here = condition.sites is not None and (condition.include_country or not country)
     return here or any(_names_sites(c, country=country) for c in children)
 
 
-def trip_report(travel: Travel, now: Any) -> list[dict[str, Any]]:
+def trip_report(travel: Travel, now: datetime) -> list[dict[str, Any]]:
     """Every trip with its legs (place id and name, dates, past/active/upcoming, the country's
     current official level) and how many items its digests have sent; for ``advisory-monitor trips``."""
-    from monitor.store import AdvisoryLevels, Outbox
-    from monitor.travel.trips import alert_name, current_levels, day_text, leg_views, targets
-
     config_travel = travel.config.travel
     if config_travel is None:
         return []

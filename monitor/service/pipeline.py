@@ -9,28 +9,36 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from monitor.classify.engine import Engine, load_engine
 from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
+from monitor.deliver import DigestClaims, DigestOutcome
+from monitor.dispatch import Dispatcher
 from monitor.errors import MonitorError, SourceError
-from monitor.models import RawEntry
+from monitor.models import Classification, RawEntry
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
+from monitor.sources.parsepool import ParsePool, cpu_workers
 from monitor.store import SourceState, Store
+from monitor.support.backoff import backoff
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DEDUP_WINDOW = timedelta(days=30)
 INDEX_PRUNE = timedelta(days=1)
+# A failing source waits 30 s, 1 m, 2 m ... up to 6 h (or its own interval when longer), +-10%.
 MAX_BACKOFF = timedelta(hours=6)
 FIRST_BACKOFF = timedelta(seconds=30)
+BACKOFF_JITTER = 0.1
 POLL_CONCURRENCY = 32
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -65,21 +73,14 @@ class SourceReport:
 class CycleReport:
     sources: list[SourceReport] = field(default_factory=list)
     classified: int = 0
-    digests: list[Any] = field(default_factory=list)
+    digests: list[DigestOutcome] = field(default_factory=list)
 
     @property
     def failures(self) -> int:
         return sum(1 for s in self.sources if not s.ok)
 
 
-def backoff_delay(failures: int, every: timedelta, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with jitter, never longer than MAX_BACKOFF nor shorter than 30 s."""
-    base = min(FIRST_BACKOFF * (2 ** max(failures - 1, 0)), max(MAX_BACKOFF, every))
-    jitter = (rng or random).uniform(0.9, 1.1)
-    return timedelta(seconds=base.total_seconds() * jitter)
-
-
-def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]:
+def indexed_regions(cls: Classification, ancestors: Callable[[str], set[str]]) -> list[str]:
     """Region ids an item is filed under: its primary regions and everything above them, so that
     `--region AZ` and an alert on `western-asia` find an item about Baku."""
     ids: dict[str, None] = {}
@@ -93,30 +94,30 @@ def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]
 class Pipeline:
     """Wires the stages together for one configuration and one store."""
 
-    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow, claims: Any = None) -> None:
+    def __init__(self, config: Config, store: Store, *, clock: Clock = utcnow,
+                 claims: DigestClaims | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         # monitor.service.workers.Coordinator where several workers share the database: digest sends are claimed.
         self.claims = claims
         self._boilerplate: Boilerplate | None = None
-        self._engine: Any = None
+        self._engine: Engine | None = None
+        self._dispatcher: Dispatcher | None = None
         self._index: StoredIndex | None = None
         self._index_pruned: datetime | None = None
         # Store writes, dedup and classification run on one worker thread: the event loop stays
         # free for fetches and the health endpoint, and writes never race each other.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
-        self._parse_pool: Any = None
+        self._parse_pool: ParsePool | None = None
 
-    async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking store/CPU work on the pipeline's single worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
-    def parse_pool(self) -> Any:
+    def parse_pool(self) -> ParsePool:
         """Worker processes for parsing untrusted feeds (started on first use)."""
         if self._parse_pool is None:
-            from monitor.sources.parsepool import ParsePool, cpu_workers
-
             self._parse_pool = ParsePool(cpu_workers())
         return self._parse_pool
 
@@ -227,7 +228,8 @@ class Pipeline:
         state.last_attempt = now
         state.consecutive_failures += 1
         state.last_error = message
-        state.next_due = now + backoff_delay(state.consecutive_failures, source.every)
+        state.next_due = now + backoff(state.consecutive_failures, first=FIRST_BACKOFF,
+                                       cap=max(MAX_BACKOFF, source.every), jitter=BACKOFF_JITTER)
         try:
             self.store.save_source_state(state)
         except MonitorError as exc:
@@ -277,10 +279,8 @@ class Pipeline:
             log.warning("source %s: %s", source.name, warning)
 
     # -- classify ------------------------------------------------------------------------------
-    def classification_engine(self) -> Any:
+    def classification_engine(self) -> Engine:
         if self._engine is None:
-            from monitor.classify.engine import load_engine
-
             self._engine = load_engine(self.config.rules)
             _settle_heap()
         return self._engine
@@ -306,11 +306,9 @@ class Pipeline:
             total += self.store.save_classifications(results, only_pending=True)
 
     # -- one cycle -----------------------------------------------------------------------------
-    def dispatcher(self) -> Any:
+    def dispatcher(self) -> Dispatcher:
         """Alert matching and the outbox (monitor.dispatch.dispatcher); checks the alert rules on creation."""
-        if getattr(self, "_dispatcher", None) is None:
-            from monitor.dispatch.dispatcher import Dispatcher
-
+        if self._dispatcher is None:
             self._dispatcher = Dispatcher(self.config, self.store, engine=self.classification_engine(),
                                           clock=self.clock, claims=self.claims)
             _settle_heap()
@@ -321,7 +319,7 @@ class Pipeline:
         load_boilerplate(self.config.rules)
         self.dispatcher()
 
-    async def dispatch(self, *, force: bool = False) -> list[Any]:
+    async def dispatch(self, *, force: bool = False) -> list[DigestOutcome]:
         """Claim the due digests (on the worker thread: it reads and matches), then deliver."""
         dispatcher = self.dispatcher()
         outcomes, notes = await self.in_worker(lambda: dispatcher.claim_due(force=force))

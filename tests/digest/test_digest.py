@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import AlertRule, FileTarget
-from monitor.digest.render import render, safe_url, sanitize_html, snippet
+from monitor.digest import render, safe_url, sanitize_html, snippet
 from monitor.errors import ConfigError
 from monitor.models import Classification, Digest, DigestEntry, Evidence, Item, RegionHit, Severity, ThreatHit
 

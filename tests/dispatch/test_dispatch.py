@@ -316,6 +316,8 @@ def test_webhook_retryable_answers_then_success(tmp_path: Path, store: Store, re
     add_item(store, "a", clock)
     [first] = run(config, store, clock)
     assert first.failed and first.results[0].retry_in is not None
+    # The first retry waits a minute, +-20% jitter.
+    assert timedelta(seconds=48) <= first.results[0].retry_in <= timedelta(seconds=72)
     [second] = run(config, store, clock, force=True)  # `once` retries without waiting for the backoff
     assert not second.failed and second.digest_id == first.digest_id
     keys = [h["idempotency-key"] for h, _, _ in receiver.received]

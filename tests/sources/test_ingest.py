@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config import parse_config
-from monitor.service.pipeline import Pipeline, backoff_delay
+from monitor.service.pipeline import BACKOFF_JITTER, FIRST_BACKOFF, MAX_BACKOFF, Pipeline
 from monitor.store import Store
+from monitor.support.backoff import backoff
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -80,14 +81,18 @@ def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:
     assert reports["articles"].ok and reports["articles"].counts.new == 2  # type: ignore[attr-defined]
     assert not reports["broken"].ok and "does not exist" in reports["broken"].error  # type: ignore[attr-defined]
     state = pipeline.store.source_state("broken")
-    assert state.consecutive_failures == 1 and state.last_error and state.next_due and state.next_due > NOW
+    assert state.consecutive_failures == 1 and state.last_error and state.next_due
+    assert timedelta(seconds=27) <= state.next_due - NOW <= timedelta(seconds=33)
     _ingest(pipeline)
-    assert pipeline.store.source_state("broken").consecutive_failures == 2
+    state = pipeline.store.source_state("broken")
+    assert state.consecutive_failures == 2 and state.next_due
+    assert timedelta(seconds=54) <= state.next_due - NOW <= timedelta(seconds=66)
 
 
 def test_backoff_grows_and_is_capped() -> None:
     hour = timedelta(hours=1)
-    delays = [backoff_delay(n, hour).total_seconds() for n in (1, 2, 3, 20)]
+    delays = [backoff(n, first=FIRST_BACKOFF, cap=max(MAX_BACKOFF, hour), jitter=BACKOFF_JITTER).total_seconds()
+              for n in (1, 2, 3, 20)]
     assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and delays[2] > delays[1]
     assert delays[3] <= 6 * 3600 * 1.1
 
