@@ -91,7 +91,13 @@ class SourceError(MonitorError):
 
 
 class StoreError(MonitorError):
-    """The database could not be opened or written."""
+    """The database could not be opened, read or written. ``transient``: a condition that passes
+    (the database locked or busy, the server unreachable or restarting, a serialization failure,
+    the disk full): the same work may succeed if tried again; otherwise retrying cannot help."""
+
+    def __init__(self, message: str, hint: str | None = None, *, transient: bool = False) -> None:
+        super().__init__(message, hint)
+        self.transient = transient
 
 
 class LockError(MonitorError):

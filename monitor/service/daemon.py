@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config, load_config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 from monitor.service.health import HealthServer
 from monitor.service.lock import lock_for
 from monitor.service.metrics import Metrics
@@ -71,6 +71,15 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
+    """Run ``work`` outside the scheduler (which logs what its jobs raise): a bug is logged with its
+    traceback here instead of waiting, unseen, in a task nobody awaits."""
+    try:
+        await work
+    except Exception:
+        log.exception("%s failed unexpectedly", what)
+
+
 class Daemon:
     def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
@@ -116,7 +125,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload("SIGHUP")))
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(_logged(self.reload("SIGHUP"), "reload")))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._schedule()
         self.scheduler.start()
@@ -129,7 +138,7 @@ class Daemon:
         log.info("advisory-monitor running (pid %s): %d sources, %d alerts", os.getpid(),
                  len([s for s in self.config.sources if s.enabled]), len(self.config.alerts))
         # Catch up at start: deliveries left pending by a crash go out now.
-        self._spawn(self.dispatch("start"))
+        self._spawn(_logged(self.dispatch("start"), "dispatch at start"))
         await self._stop.wait()
         log.info("stopping")
         watcher.cancel()
@@ -148,9 +157,14 @@ class Daemon:
             try:
                 await asyncio.to_thread(self.coordinator.beat)
                 delay = self.coordinator.beat_every
-            except Exception as exc:  # the database restarting: log, back off, carry on
+            except StoreError as exc:  # the database restarting: log, back off, carry on
                 delay = min(delay * 2, 30.0)
                 log.warning("heartbeat failed, retrying in %.0fs: %s", delay, _first_line(exc))
+            except Exception:
+                # A bug. This loop is no scheduler job: if it ended, this worker would stop beating
+                # and renewing its leases for good while still polling. Log the traceback, go on.
+                delay = min(delay * 2, 30.0)
+                log.exception("heartbeat failed unexpectedly, retrying in %.0fs", delay)
 
     async def _shutdown(self) -> None:
         if self.scheduler is not None:
@@ -169,13 +183,17 @@ class Daemon:
             await self._client.aclose()
         if self.pipeline is not None:
             self.pipeline.close()
-        if self.coordinator is not None:
-            try:
-                await asyncio.to_thread(self.coordinator.stop)
-            except Exception as exc:  # the database is gone: the claims lapse on their own
-                log.warning("could not release this worker's claims: %s", _first_line(exc))
-        if self.store is not None:
-            self.store.close()
+        try:
+            if self.coordinator is not None:
+                try:
+                    await asyncio.to_thread(self.coordinator.stop)
+                except StoreError as exc:  # the database is gone: the claims lapse on their own
+                    log.warning("could not release this worker's claims: %s", _first_line(exc))
+                # Anything else is a bug: it propagates (the daemon is stopping anyway, and its exit
+                # shows the traceback) once the store is closed.
+        finally:
+            if self.store is not None:
+                self.store.close()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -223,25 +241,27 @@ class Daemon:
             source = next((s for s in enabled if s.name == name), None)
             if source is None or not coordinator.mine(name, [s.name for s in enabled]):
                 return
+            # Only the database's errors are expected here and below; a bug propagates to the
+            # scheduler, which logs its traceback and runs this job again at its next interval.
             try:
                 if not await asyncio.to_thread(coordinator.claim_source, name, source.every):
                     return
-            except Exception as exc:  # the database is away: the next run tries again
+            except StoreError as exc:  # the database is away: the next run tries again
                 log.warning("could not claim source %s: %s", name, _first_line(exc))
                 return
         try:
             reports = await pipeline.ingest([name], client=self._client)
+        except StoreError as exc:  # the database went away mid-poll: the next run tries again
+            log.error("poll of %s failed: %s", name, _first_line(exc))
+            self.metrics.source_failures.labels(name).inc()
+            return
         except MonitorError as exc:
             log.error("poll of %s failed: %s", name, exc)
             self.metrics.source_failures.labels(name).inc()
             return
-        except Exception as exc:  # the database went away mid-poll: the next run tries again
-            log.error("poll of %s failed: %s", name, _first_line(exc))
-            self.metrics.source_failures.labels(name).inc()
-            return
         finally:
             if coordinator is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(StoreError):  # unreleased, the lease lapses on its own
                     await asyncio.to_thread(coordinator.release_source, name)
         stored = 0
         for report in reports:
@@ -264,7 +284,8 @@ class Daemon:
             return
         try:
             classified = await pipeline.in_worker(pipeline.classify_pending)
-        except Exception as exc:  # MonitorError, or the database gone away: the next poll or tick retries
+        except MonitorError as exc:  # the rules, or the database gone away (StoreError): the next poll retries
+            # (A bug propagates to the scheduler job that polled, which logs its traceback.)
             log.error("classification failed, will retry: %s", _first_line(exc))
             return
         self.metrics.items_classified.inc(classified)
@@ -287,12 +308,14 @@ class Daemon:
             pipeline = self.pipeline or pipeline  # a reload while waiting: the new config's pass
             try:
                 outcomes = await pipeline.dispatch(force=False)
-            except Exception as exc:  # MonitorError, or the database gone away: the next tick retries
+            except MonitorError as exc:  # the rules, or the database gone away (StoreError): the next tick retries
+                # (A bug propagates: a scheduled tick's to the scheduler, the start's to _logged;
+                # both log its traceback, and the next tick runs as usual.)
                 log.error("dispatch (%s) failed, will retry: %s", reason, _first_line(exc))
                 return
             for outcome in outcomes:
                 self._count(outcome)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(StoreError):  # the gauge is refreshed by the next pass
                 self.metrics.outbox_pending.set(await pipeline.in_worker(pipeline.outbox_pending))
         finally:
             self._dispatch_lock.release()
@@ -315,7 +338,8 @@ class Daemon:
             stamp = _stamp(_watched_files(self.config_path, self.config))
             if stamp != self._stamp:
                 self._stamp = stamp
-                await self.reload("a file changed on disk")
+                # This loop is no scheduler job: a bug in one reload must not end the watching.
+                await _logged(self.reload("a file changed on disk"), "reload")
 
     async def reload(self, why: str) -> None:
         try:

@@ -19,7 +19,7 @@ from monitor.classify.engine import Engine, load_engine
 from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
 from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher
-from monitor.errors import MonitorError, SourceError
+from monitor.errors import SourceError, StoreError
 from monitor.models import Classification, RawEntry
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
@@ -214,7 +214,7 @@ class Pipeline:
         except SourceError as exc:
             message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
             return await self.in_worker(self._failed, source, state, report, message), None
-        except Exception as exc:  # one broken source never stops the others
+        except Exception as exc:  # a fetch's bug, traceback logged: one broken source never stops the others
             log.exception("unexpected error polling source %s", source.name)
             message = f"unexpected error: {exc.__class__.__name__}: {exc}"
             return await self.in_worker(self._failed, source, state, report, message), None
@@ -232,7 +232,7 @@ class Pipeline:
                                        cap=max(MAX_BACKOFF, source.every), jitter=BACKOFF_JITTER)
         try:
             self.store.save_source_state(state)
-        except MonitorError as exc:
+        except StoreError as exc:  # the failure is still reported; the next poll records its own
             log.error("could not record failure of %s: %s", source.name, exc)
         report.ok = False
         report.error = message
@@ -270,7 +270,7 @@ class Pipeline:
         write.levels = levels
         try:
             self.store.write_poll(write)
-        except MonitorError:
+        except StoreError:
             # The index already holds this poll's items; rebuild it from what was really stored.
             self._index = None
             raise

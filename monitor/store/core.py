@@ -6,6 +6,7 @@ near-duplicates recorded against their originals, and the source's state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
 from monitor.models import Classification, GeoPoint, Item
 from monitor.store import schema as t
+from monitor.store.base import chunks as _chunks
 from monitor.store.dedup import Candidate, Fingerprint
 from monitor.store.dialects import make_engine
 from monitor.store.levels import LevelWrite, write_levels
+from monitor.store.translate import reason, store_error, translates_errors, translating
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@translates_errors
 class Store:
+    """Items, classifications and source state. Every public method raises StoreError, never a
+    SQLAlchemy error (monitor/store/translate.py)."""
+
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
@@ -88,13 +94,14 @@ class Store:
     def open(cls, url: str, *, migrate: bool = True) -> Store:
         """Open the database and, unless ``migrate`` is False, bring its schema to the code's
         (under a lock; a database newer than the code is refused)."""
-        from monitor.store.migrate import upgrade
+        # Imported here: Alembic is slow to import, and only opening a database needs it.
+        from monitor.store.migrate import upgrade_untranslated
 
         try:
             engine = make_engine(url)
             try:
                 if migrate:
-                    upgrade(engine, url)
+                    upgrade_untranslated(engine, url)
                 else:
                     with engine.connect():
                         pass  # reach the server now: a bad password is an error here, not later
@@ -102,13 +109,12 @@ class Store:
                 engine.dispose()
                 raise
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreError(f"cannot open database {_redact(url)}: {reason}",
-                             hint="check the `database:` URL, that the server is up (PostgreSQL) or that its "
-                                  "folder exists and is writable (SQLite)") from exc
+            raise store_error(exc, f"cannot open database {_redact(url)}: {reason(exc)}",
+                              hint="check the `database:` URL, that the server is up (PostgreSQL) or that its "
+                                   "folder exists and is writable (SQLite)") from exc
         except OSError as exc:
-            raise StoreError(f"cannot open database {_redact(url)}: {exc}",
-                             hint="check the `database:` URL and that its folder exists and is writable") from exc
+            raise store_error(exc, f"cannot open database {_redact(url)}: {exc}",
+                              hint="check the `database:` URL and that its folder exists and is writable") from exc
         return cls(engine, url)
 
     def close(self) -> None:
@@ -118,8 +124,12 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar_one())
 
-    def transaction(self) -> Any:
-        return self.engine.begin()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction (committed at the block's end, rolled back on an error); what the
+        block's statements raise leaves as StoreError too."""
+        with translating(), self.engine.begin() as conn:
+            yield conn
 
     # -- sources -------------------------------------------------------------------------------
     def source_state(self, name: str) -> SourceState:
@@ -228,31 +238,28 @@ class Store:
 
     def write_poll(self, write: PollWrite) -> None:
         """One transaction for a whole poll: items, duplicates and the source's state."""
-        try:
-            with self.engine.begin() as conn:
-                if write.new:
-                    conn.execute(insert(t.items), [_item_row(e) for e in write.new])
-                for entry in write.changed:
-                    row = _item_row(entry)
-                    row.pop("first_seen")
-                    conn.execute(update(t.items).where(t.items.c.id == entry.item.id).values(**row))
-                    # A new version is classified afresh.
-                    self._forget_classification(conn, [entry.item.id])
-                if write.duplicates:
-                    known = set(self.known_duplicates([d.id for d in write.duplicates]))
-                    fresh = [d for d in write.duplicates if d.id not in known]
-                    if fresh:
-                        conn.execute(insert(t.duplicates), [_dup_row(d) for d in fresh])
-                if write.levels is not None:
-                    write_levels(conn, write.levels)
-                if write.dedup_keys:
-                    seen = {e.item.id: e.item.first_seen for e in write.new}
-                    conn.execute(insert(t.dedup_keys), [{"key": key, "item_id": item_id, "first_seen": seen[item_id]}
-                                                        for item_id, key in write.dedup_keys if item_id in seen])
-                write.state.items_total += len(write.new)
-                self._save_state(conn, write.state)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not write poll of source '{write.state.name}': {exc}") from exc
+        with translating(f"could not write poll of source '{write.state.name}'"), self.engine.begin() as conn:
+            if write.new:
+                conn.execute(insert(t.items), [_item_row(e) for e in write.new])
+            for entry in write.changed:
+                row = _item_row(entry)
+                row.pop("first_seen")
+                conn.execute(update(t.items).where(t.items.c.id == entry.item.id).values(**row))
+                # A new version is classified afresh.
+                self._forget_classification(conn, [entry.item.id])
+            if write.duplicates:
+                known = set(self.known_duplicates([d.id for d in write.duplicates]))
+                fresh = [d for d in write.duplicates if d.id not in known]
+                if fresh:
+                    conn.execute(insert(t.duplicates), [_dup_row(d) for d in fresh])
+            if write.levels is not None:
+                write_levels(conn, write.levels)
+            if write.dedup_keys:
+                seen = {e.item.id: e.item.first_seen for e in write.new}
+                conn.execute(insert(t.dedup_keys), [{"key": key, "item_id": item_id, "first_seen": seen[item_id]}
+                                                    for item_id, key in write.dedup_keys if item_id in seen])
+            write.state.items_total += len(write.new)
+            self._save_state(conn, write.state)
 
     def list_items(self, *, source: str | None = None, since: datetime | None = None,
                    region: Sequence[str] | None = None, threat: Sequence[str] | None = None,
@@ -383,11 +390,6 @@ def _dup_row(d: DuplicateRecord) -> dict[str, Any]:
     return {**d.__dict__, "seen_at": _now()}
 
 
-def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _redact(url: str) -> str:
     """A database URL fit for logs: the password, if any, replaced."""
     if "://" in url and "@" in url:
@@ -396,12 +398,6 @@ def _redact(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
-
-
-def _aware(value: datetime | None) -> Any:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _counter(conn: Connection, key: str, *, lock: bool = False) -> int:

@@ -2,8 +2,8 @@
 
 Ids: source + guid, else source + link, else source + content hash, hashed to a short hex string.
 
-Near-duplicates: each text gets a bottom-k MinHash sketch of its word shingles (one cheap hash
-per shingle, keep the k smallest; the Jaccard similarity of two sets is estimated from the k
+Near-duplicates: each text gets a bottom-k MinHash sketch of its word shingles (one fixed 64-bit
+hash per shingle, keep the k smallest; the Jaccard similarity of two sets is estimated from the k
 smallest of their union). The few smallest hashes double as LSH keys, so candidates come from a
 dict lookup, not a scan. A candidate counts as the same story only when the estimated
 similarity reaches the threshold *and* the two texts name the same figures and no different
@@ -14,7 +14,6 @@ one magnitude or two attacks in different towns are not.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import re
 import zlib
 from collections.abc import Iterable
@@ -66,18 +65,47 @@ class Fingerprint:
                    frozenset(tuple(p) for p in data.get("g") or ()))
 
 
+# The shingle hash (stored: changing any constant changes every stored sketch, which then needs a
+# migration like 0004). A shingle's words' CRC-32s are folded into 64 bits (multiply-add, wrapping
+# mod 2**64) and the result goes through SplitMix64's finaliser, so shingles that differ in one
+# word land far apart. Kept to 63 bits: sketch values are filed in a signed 64-bit column.
+_SEED = 0x243F6A8885A308D3
+_FOLD = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+
+
+def sketch(text: str, shingle_words: int = 4) -> tuple[int, ...]:
+    """The bottom-k MinHash sketch of a text's word shingles: the SKETCH_SIZE smallest distinct
+    shingle hashes, ascending. The same on every interpreter and platform (stored with items)."""
+    return _bottom_k(_WORD.findall(text.casefold()), shingle_words)
+
+
+def _bottom_k(words: list[str], shingle_words: int) -> tuple[int, ...]:
+    # numpy runs the few arithmetic passes over all shingles at once (a Python-level hash per
+    # shingle costs twice as much, bench/dedup.py); imported here, as only ingest needs it.
+    import numpy as np
+
+    word_hash = {w: zlib.crc32(w.encode()) for w in set(words)}  # each distinct word once
+    hashed = np.array([word_hash[w] for w in words], dtype=np.uint64)
+    # A text shorter than a shingle is one shingle of all its words (none: one constant value).
+    width = min(shingle_words, len(hashed))
+    count = len(hashed) - width + 1
+    folded = np.full(count, _SEED, dtype=np.uint64)
+    for i in range(width):
+        folded = folded * np.uint64(_FOLD) + hashed[i:i + count]
+    # SplitMix64's finaliser.
+    folded ^= folded >> np.uint64(30)
+    folded *= np.uint64(_MIX1)
+    folded ^= folded >> np.uint64(27)
+    folded *= np.uint64(_MIX2)
+    folded ^= folded >> np.uint64(31)
+    return tuple(int(v) for v in np.unique(folded >> np.uint64(1))[:SKETCH_SIZE])
+
+
 def fingerprint(text: str, shingle_words: int = 4, *, published: datetime | None = None,
                 points: Iterable[tuple[float, float]] = ()) -> Fingerprint:
-    words = _WORD.findall(text.casefold())
-    # Hash each distinct word once; a shingle's hash is the hash of its words' hashes. Python's
-    # hash of a tuple of ints does not depend on PYTHONHASHSEED, so sketches are stable on disk.
-    word_hash = {w: zlib.crc32(w.encode()) for w in set(words)}
-    hashed = [word_hash[w] for w in words]
-    if len(hashed) < shingle_words:
-        shingles = {hash(tuple(hashed))}
-    else:
-        shingles = set(map(hash, zip(*(hashed[i:] for i in range(shingle_words)), strict=False)))
-    sketch = tuple(heapq.nsmallest(SKETCH_SIZE, shingles))
+    sketch = _bottom_k(_WORD.findall(text.casefold()), shingle_words)
     numbers = frozenset(_NUMBER.findall(text))
     names = frozenset(_PROPER.findall(text))
     day = int(published.timestamp() // 86400) if published else None

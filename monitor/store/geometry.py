@@ -7,25 +7,23 @@ leave the database; an item with none of them is not returned at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
 from monitor.store import schema as t
-
-if TYPE_CHECKING:
-    from monitor.store.core import Store
+from monitor.store.base import HasEngine
+from monitor.store.translate import translates_errors, translating
 
 SHAPE_KEYS = ("cap", "geometry", "gdacs_bbox")
 _CHUNK = 500
 
 
+@translates_errors
 class ItemGeometry:
-    """Reads over the same engine as the store they come with."""
+    """Reads over the same engine as the store they come with (errors: StoreError)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: HasEngine) -> None:
         self.engine = store.engine
 
     def shapes(self, ids: Sequence[str]) -> dict[str, tuple[list[Any], dict[str, Any]]]:
@@ -33,15 +31,12 @@ class ItemGeometry:
         carry any geometry."""
         found: dict[str, tuple[list[Any], dict[str, Any]]] = {}
         wanted = list(ids)
-        try:
-            with self.engine.connect() as conn:
-                for start in range(0, len(wanted), _CHUNK):
-                    query = (select(t.items.c.id, t.items.c.points, t.items.c.extra)
-                             .where(t.items.c.id.in_(wanted[start:start + _CHUNK])))
-                    for item_id, points, extra in conn.execute(query):
-                        kept = {k: extra[k] for k in SHAPE_KEYS if isinstance(extra, dict) and k in extra}
-                        if points or kept:
-                            found[item_id] = (list(points or []), kept)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not read item geometry: {exc}") from exc
+        with translating("could not read item geometry"), self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = (select(t.items.c.id, t.items.c.points, t.items.c.extra)
+                         .where(t.items.c.id.in_(wanted[start:start + _CHUNK])))
+                for item_id, points, extra in conn.execute(query):
+                    kept = {k: extra[k] for k in SHAPE_KEYS if isinstance(extra, dict) and k in extra}
+                    if points or kept:
+                        found[item_id] = (list(points or []), kept)
         return found

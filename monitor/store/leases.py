@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.store import schema as t
 from monitor.store.core import Store
 from monitor.store.dialects import db_now, db_time
+from monitor.store.translate import translated, translates_errors
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class LeaseRow:
     taken_at: datetime
 
 
+@translates_errors
 class Leases:
-    """One worker's view: its identity, its heartbeat, and its claims."""
+    """One worker's view: its identity, its heartbeat, and its claims (errors: StoreError)."""
 
     def __init__(self, store: Store, lease: timedelta, *, host: str | None = None, pid: int | None = None) -> None:
         self.store = store
@@ -140,6 +142,7 @@ class Leases:
         return counts
 
 
+@translated
 def live_workers(store: Store, lease: timedelta) -> list[WorkerRow]:
     """Workers that beat within the last lease, oldest first."""
     with store.engine.connect() as conn:
@@ -148,6 +151,7 @@ def live_workers(store: Store, lease: timedelta) -> list[WorkerRow]:
     return [WorkerRow(**dict(r)) for r in rows]
 
 
+@translated
 def current_leases(store: Store) -> list[LeaseRow]:
     """Every unexpired lease, by owner."""
     with store.engine.connect() as conn:

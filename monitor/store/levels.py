@@ -8,23 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
 from monitor.store import schema as t
-
-if TYPE_CHECKING:
-    from monitor.store.core import Store
-
-
-def _aware(value: datetime | None) -> Any:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from monitor.store.base import HasEngine
+from monitor.store.base import aware as _aware
+from monitor.store.translate import translates_errors, translating
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,8 @@ class LevelWrite:
 
 
 def write_levels(conn: Connection, levels: LevelWrite) -> None:
-    """Apply a LevelWrite inside the caller's transaction."""
+    """Apply a LevelWrite inside the caller's transaction. Not translated here: the caller's edge
+    (Store.write_poll, Store.transaction) does, with its own message."""
     if levels.insert:
         conn.execute(insert(t.advisory_levels), [dict(r.__dict__) for r in levels.insert])
     for row in levels.update:
@@ -78,10 +70,12 @@ def write_levels(conn: Connection, levels: LevelWrite) -> None:
         conn.execute(insert(t.advisory_history), [dict(r.__dict__) for r in levels.history])
 
 
+@translates_errors
 class AdvisoryLevels:
-    """Reads of the official level tables, over the same engine as the store they come with."""
+    """Reads of the official level tables, over the same engine as the store they come with
+    (errors: StoreError)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: HasEngine) -> None:
         self.engine = store.engine
 
     def current(self, issuer: str | None = None, country: str | None = None) -> list[LevelRow]:
@@ -91,12 +85,9 @@ class AdvisoryLevels:
         if country is not None:
             query = query.where(t.advisory_levels.c.country == country.upper())
         query = query.order_by(t.advisory_levels.c.country, t.advisory_levels.c.issuer)
-        try:
-            with self.engine.connect() as conn:
-                return [LevelRow(**{k: (_aware(v) if k in ("since", "last_seen", "published") else v)
-                                    for k, v in r.items()}) for r in conn.execute(query).mappings()]
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not read advisory levels: {exc}") from exc
+        with translating("could not read advisory levels"), self.engine.connect() as conn:
+            return [LevelRow(**{k: (_aware(v) if k in ("since", "last_seen", "published") else v)
+                                for k, v in r.items()}) for r in conn.execute(query).mappings()]
 
     def history(self, issuer: str | None = None, country: str | None = None,
                 limit: int | None = None) -> list[LevelHistoryRow]:

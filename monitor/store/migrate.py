@@ -1,5 +1,5 @@
-"""Schema migrations (Alembic), run from code: the scripts ship in ``monitor/migrations/versions``
-and no ``alembic.ini`` is needed on disk.
+"""Schema migrations (Alembic), run from code: the scripts ship in ``monitor/store/migrations/versions``
+and no ``alembic.ini`` is needed on disk (``migrations/env.py`` runs them on the connection given here).
 
 Upgrades run under a lock so that several workers starting at once on an empty or old database
 are safe: one migrates, the others wait and then find nothing to do. PostgreSQL: a transaction-level
@@ -18,9 +18,9 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from alembic.operations import Operations
+from alembic import command
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, insert, inspect, select, text, update
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.errors import StoreError
 from monitor.store import schema as t
 from monitor.store.dialects import sqlite_path
+from monitor.store.translate import translated
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,21 @@ def head() -> str:
     return found
 
 
+@translated
 def current(engine: Engine) -> str | None:
     """The database's revision (None: empty, or made before migrations)."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@translated
 def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
     """Bring the database to the code's head under the migration lock; (revision before, after)."""
+    return upgrade_untranslated(engine, url)
+
+
+def upgrade_untranslated(engine: Engine, url: str) -> tuple[str | None, str]:
+    """``upgrade`` for Store.open, which words its own StoreError ("cannot open database ...")."""
     with _file_lock(sqlite_path(url)), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
@@ -68,7 +76,7 @@ def _upgrade(conn: Connection) -> str | None:
     script = scripts()
     context = MigrationContext.configure(conn)
     before = found = context.get_current_revision()
-    if before is not None and _unknown(script, before):
+    if before is not None and before not in _known(script):
         raise StoreError(f"the database's schema (revision {before}) is newer than this program's "
                          f"(revision {script.get_current_head()})",
                          hint="upgrade advisory-monitor on this host; the database was migrated by a newer release")
@@ -84,22 +92,25 @@ def _upgrade(conn: Connection) -> str | None:
                          hint="the installation is incomplete; reinstall advisory-monitor")
     if before == target:
         return found
-
-    def steps(rev: Any, _context: Any) -> Any:
-        return script._upgrade_revs(target, rev)
-
-    context = MigrationContext.configure(conn, opts={"fn": steps})
-    with Operations.context(context):
-        context.run_migrations()
+    # Alembic's documented way to run its upgrade on a connection of the caller's (inside the
+    # migration lock's transaction): env.py takes it from the config's attributes.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    command.upgrade(config, target)
     log.info("database schema upgraded from %s to %s", before or "nothing", target)
     return found
 
 
-def _unknown(script: ScriptDirectory, revision: str) -> bool:
+def _known(script: ScriptDirectory) -> set[str]:
+    """Every revision the scripts define. Scripts that cannot be read are their own error (a
+    damaged installation), not a sign that the database is newer."""
     try:
-        return script.get_revision(revision) is None
-    except Exception:  # alembic raises several kinds for a revision it has never heard of
-        return True
+        return {s.revision for s in script.walk_revisions()}
+    except Exception as exc:  # loading the scripts raises what they contain (KeyError, SyntaxError...)
+        raise StoreError(f"the migration scripts in {MIGRATIONS / 'versions'} cannot be read: "
+                         f"{type(exc).__name__}: {exc}",
+                         hint="the installation is damaged; reinstall advisory-monitor") from exc
 
 
 def _check_legacy_version(conn: Connection) -> None:

@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from monitor.errors import StoreError
 from monitor.store import schema as t
-from monitor.store.core import Store, _aware, _chunks
+from monitor.store.base import HasEngine
+from monitor.store.base import aware as _aware
+from monitor.store.base import chunks as _chunks
 from monitor.store.dialects import serialize
+from monitor.store.translate import translates_errors, translating
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +68,11 @@ class DigestRecord:
     item_ids: list[str] = field(default_factory=list)
 
 
+@translates_errors
 class Outbox:
-    """The outbox queries, over the same engine as the store they come with."""
+    """The outbox queries, over the same engine as the store they come with (errors: StoreError)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: HasEngine) -> None:
         self.engine = store.engine
 
     def classified_facts(self, since: datetime | None = None, *, with_text: bool = False,
@@ -143,29 +146,29 @@ class Outbox:
 
         False (and nothing written) when one of its items is already claimed for the alert.
         """
-        try:
-            with self.engine.begin() as conn:
-                # Workers claiming for one alert take turns, so a lost race is found by a read rather
-                # than a failed insert (which would abort the transaction mid-way).
-                serialize(conn, f"digest:{record.alert}")
-                taken = any(conn.execute(select(t.digest_items.c.item_id).where(
-                    t.digest_items.c.alert == record.alert, t.digest_items.c.item_id.in_(chunk))).first()
-                    for chunk in _chunks(list(record.item_ids), 500))
-                if taken:
-                    log.info("digest %s of alert %s lost a race for its items; not written", record.id, record.alert)
-                    return False
-                conn.execute(insert(t.digests).values(
-                    id=record.id, alert=record.alert, created_at=record.created_at, item_count=record.item_count,
-                    carried=record.carried, subject=record.subject, rendered=record.rendered))
-                conn.execute(insert(t.digest_items), [
-                    {"digest_id": record.id, "alert": record.alert, "item_id": item_id, "position": i}
-                    for i, item_id in enumerate(record.item_ids)])
-                conn.execute(insert(t.deliveries), [_delivery_row(d) for d in record.deliveries])
-        except IntegrityError:
-            log.warning("digest %s of alert %s lost a race for its items; not written", record.id, record.alert)
-            return False
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not write digest {record.id}: {exc}") from exc
+        with translating(f"could not write digest {record.id}"):
+            try:
+                with self.engine.begin() as conn:
+                    # Workers claiming for one alert take turns, so a lost race is found by a read rather
+                    # than a failed insert (which would abort the transaction mid-way).
+                    serialize(conn, f"digest:{record.alert}")
+                    taken = any(conn.execute(select(t.digest_items.c.item_id).where(
+                        t.digest_items.c.alert == record.alert, t.digest_items.c.item_id.in_(chunk))).first()
+                        for chunk in _chunks(list(record.item_ids), 500))
+                    if taken:
+                        log.info("digest %s of alert %s lost a race for its items; not written",
+                                 record.id, record.alert)
+                        return False
+                    conn.execute(insert(t.digests).values(
+                        id=record.id, alert=record.alert, created_at=record.created_at, item_count=record.item_count,
+                        carried=record.carried, subject=record.subject, rendered=record.rendered))
+                    conn.execute(insert(t.digest_items), [
+                        {"digest_id": record.id, "alert": record.alert, "item_id": item_id, "position": i}
+                        for i, item_id in enumerate(record.item_ids)])
+                    conn.execute(insert(t.deliveries), [_delivery_row(d) for d in record.deliveries])
+            except IntegrityError:
+                log.warning("digest %s of alert %s lost a race for its items; not written", record.id, record.alert)
+                return False
         return True
 
     def due_deliveries(self, now: datetime | None) -> list[DeliveryRecord]:
@@ -198,19 +201,16 @@ class Outbox:
         """Record a send's result; with ``follow_up``, a new pending delivery of the same digest
         (recipients refused for now) in the same transaction, so none is lost or added twice."""
         values = {k: v for k, v in _delivery_row(delivery).items() if k not in ("digest_id", "target")}
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(update(t.deliveries).where(and_(t.deliveries.c.digest_id == delivery.digest_id,
-                                                             t.deliveries.c.target == delivery.target))
-                             .values(**values))
-                # (A send repeated after a crash finds its follow-up there already.)
-                if follow_up is not None and conn.execute(
-                        select(t.deliveries.c.target).where(and_(
-                            t.deliveries.c.digest_id == follow_up.digest_id,
-                            t.deliveries.c.target == follow_up.target))).first() is None:
-                    conn.execute(insert(t.deliveries), [_delivery_row(follow_up)])
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not record delivery of {delivery.digest_id}: {exc}") from exc
+        with translating(f"could not record delivery of {delivery.digest_id}"), self.engine.begin() as conn:
+            conn.execute(update(t.deliveries).where(and_(t.deliveries.c.digest_id == delivery.digest_id,
+                                                         t.deliveries.c.target == delivery.target))
+                         .values(**values))
+            # (A send repeated after a crash finds its follow-up there already.)
+            if follow_up is not None and conn.execute(
+                    select(t.deliveries.c.target).where(and_(
+                        t.deliveries.c.digest_id == follow_up.digest_id,
+                        t.deliveries.c.target == follow_up.target))).first() is None:
+                conn.execute(insert(t.deliveries), [_delivery_row(follow_up)])
 
     def digest(self, digest_id: str) -> DigestRecord | None:
         """One digest with its deliveries and items; a unique prefix of the id will do."""

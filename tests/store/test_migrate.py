@@ -4,6 +4,7 @@ several workers starting at once on an empty database are safe."""
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import insert, inspect, text
 from monitor.cli import main
 from monitor.errors import StoreError
 from monitor.models import Classification, Item, Severity
-from monitor.store import DeliveryRecord, DigestRecord, Outbox, PollWrite, Store, StoredEntry
+from monitor.store import DeliveryRecord, DigestRecord, Outbox, PollWrite, Store, StoredEntry, migrate
 from monitor.store import schema as t
 from monitor.store.dialects import make_engine
 from monitor.store.migrate import BASELINE, current, head
@@ -69,6 +70,21 @@ def test_a_database_newer_than_the_program_is_refused(database_url: str) -> None
     engine.dispose()
     with pytest.raises(StoreError, match=rf"newer than this program's \(revision {head()}\)"):
         Store.open(database_url)
+
+
+def test_scripts_that_cannot_be_read_are_reported_as_such_not_as_a_newer_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    Store.open(url).close()  # at the head of the real scripts
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, scripts)
+    (scripts / "versions" / "9000_dangling.py").write_text('revision = "9000"\ndown_revision = "nope"\n')
+    monkeypatch.setattr(migrate, "MIGRATIONS", scripts)
+    with pytest.raises(StoreError) as caught:
+        Store.open(url)
+    assert "newer" not in str(caught.value)
+    assert caught.value.message.startswith(f"the migration scripts in {scripts / 'versions'} cannot be read: ")
+    assert "nope" in caught.value.message  # Alembic's own words: the revision it could not find
 
 
 def test_workers_starting_at_once_on_an_empty_database_migrate_once(pg_url: str) -> None:
