@@ -1,8 +1,10 @@
-"""Plain pydantic models passed between stages: entries, items, classifications, digests."""
+"""Plain models passed between stages: entries, items, classifications, match facts, digests."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -55,6 +57,20 @@ class RawEntry(BaseModel):
     # Where a files source found the article, relative to its folder: the file's identity.
     path: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll of a source brings: its entries, or why there are none (not modified, gone),
+    and the validators and new address to keep for the next poll."""
+
+    entries: list[RawEntry]
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    permanent_url: str | None = None
+    gone: bool = False
 
 
 class Item(BaseModel):
@@ -152,3 +168,36 @@ class RenderedDigest(BaseModel):
     text: str
     html: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What matching needs to know of one classified item."""
+
+    id: str
+    source: str
+    regions: frozenset[str]
+    threats: frozenset[str]
+    severity: int
+    dated: datetime  # published, or first stored when the item has no date of its own
+    text: str = ""   # title and body; only loaded when some rule has keywords
+    # Official items only: the level (1-4) they state and, for a level change item, its kind.
+    level: int | None = None
+    advisory_change: str | None = None
+    # Sites the item lies within (monitor/travel/sites.py): name -> km from the site's centre, or None
+    # when the item is about the site's whole country (matches only with include_country).
+    near: Mapping[str, float | None] = field(default_factory=dict)
+    # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
+    # that reach the monitor while it is current, whatever date they carry.
+    seen: datetime | None = None
+
+    @property
+    def arrived(self) -> datetime:
+        return self.seen or self.dated
+
+    def with_near(self, near: Mapping[str, float | None]) -> ItemFacts:
+        """A copy with ``near`` set (as dataclasses.replace, a tenth of the cost: the site locator
+        makes one per located item)."""
+        copy = object.__new__(ItemFacts)
+        copy.__dict__.update(self.__dict__, near=near)
+        return copy

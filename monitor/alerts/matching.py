@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from monitor.config import AlertRule
-from monitor.models import Severity
+from monitor.models import ItemFacts, Severity
 
 # The taxonomy of ARCHITECTURE.md; an engine that knows more types (a rules folder may add
 # some) passes its own list.
@@ -23,39 +23,6 @@ class RegionResolver(Protocol):
     """What alerts need of the gazetteer: names and ids to regions (``.id``, ``.name``, ``.kind``)."""
 
     def resolve(self, name: str) -> Sequence[Any]: ...
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    """What matching needs to know of one classified item."""
-
-    id: str
-    source: str
-    regions: frozenset[str]
-    threats: frozenset[str]
-    severity: int
-    dated: datetime  # published, or first stored when the item has no date of its own
-    text: str = ""   # title and body; only loaded when some rule has keywords
-    # Official items only: the level (1-4) they state and, for a level change item, its kind.
-    level: int | None = None
-    advisory_change: str | None = None
-    # Sites the item lies within (monitor/travel/sites.py): name -> km from the site's centre, or None
-    # when the item is about the site's whole country (matches only with include_country).
-    near: Mapping[str, float | None] = field(default_factory=dict)
-    # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
-    # that reach the monitor while it is current, whatever date they carry.
-    seen: datetime | None = None
-
-    @property
-    def arrived(self) -> datetime:
-        return self.seen or self.dated
-
-    def with_near(self, near: Mapping[str, float | None]) -> ItemFacts:
-        """A copy with ``near`` set (as dataclasses.replace, a tenth of the cost: the site locator
-        makes one per located item)."""
-        copy = object.__new__(ItemFacts)
-        copy.__dict__.update(self.__dict__, near=near)
-        return copy
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ import httpx
 
 from monitor.config import CanadaSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import fetch_json_entries
 from monitor.official.scale import CANADA_LABELS, Advisory
-from monitor.sources.feeds import FetchResult
 
 PAGE = "https://travel.gc.ca/destinations/"
 
@@ -72,5 +71,5 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
 
 
 async def fetch(source: CanadaSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
+                last_modified: str | None) -> PollResult:
     return await fetch_json_entries(source, client, etag=etag, last_modified=last_modified, parser=parse)

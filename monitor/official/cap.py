@@ -26,11 +26,10 @@ from lxml import etree
 
 from monitor.config import CapSource
 from monitor.errors import SourceError
-from monitor.models import GeoPoint, RawEntry
-from monitor.official.fetch import Document, fetch_document, parse_in_thread
+from monitor.models import GeoPoint, PollResult, RawEntry
+from monitor.official.fetch import Document, as_feed_source, fetch_document, parse_in_thread
 from monitor.official.scale import CAP_LEVELS, Advisory
 from monitor.sources.charset import repair_charset
-from monitor.sources.feeds import FetchResult
 from monitor.sources.xmlguard import screen_doctype
 
 log = logging.getLogger(__name__)
@@ -275,9 +274,7 @@ def parse_document(issuer: str, data: bytes) -> tuple[list[RawEntry], list[str],
 
 
 async def fetch(source: CapSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     plain = as_feed_source(source)
     doc = await fetch_document(plain, client, etag=etag, last_modified=last_modified)
     if not isinstance(doc, Document):
@@ -310,5 +307,5 @@ async def fetch(source: CapSource, client: httpx.AsyncClient, *, etag: str | Non
             warnings.extend(more)
     elif links:
         warnings.append(f"{len(links)} index entries link to alerts that were not fetched (follow_links: false)")
-    return FetchResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
+    return PollResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
                        permanent_url=doc.permanent_url)

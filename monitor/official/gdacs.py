@@ -12,11 +12,11 @@ from __future__ import annotations
 import httpx
 
 from monitor.config import GdacsSource
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.official import countries
-from monitor.official.fetch import parse_in_thread
+from monitor.official.fetch import as_feed_source, parse_in_thread
 from monitor.official.scale import GDACS_LEVELS, Advisory
-from monitor.sources.feeds import FetchResult, fetch_feed
+from monitor.sources.feeds import fetch_feed
 
 EVENT_TYPES = {"EQ": "earthquake", "TC": "tropical cyclone", "FL": "flood", "VO": "volcano", "DR": "drought",
                "WF": "wildfire", "TS": "tsunami"}
@@ -59,12 +59,10 @@ def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
 
 
 async def fetch(source: GdacsSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     plain = as_feed_source(source)
     result = await fetch_feed(plain, client, etag=etag, last_modified=last_modified)
     entries = await parse_in_thread(plain, annotate, result.entries, source.name)
-    return FetchResult(entries, not_modified=result.not_modified, etag=result.etag,
+    return PollResult(entries, not_modified=result.not_modified, etag=result.etag,
                        last_modified=result.last_modified, warnings=result.warnings,
                        permanent_url=result.permanent_url, gone=result.gone)

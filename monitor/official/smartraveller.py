@@ -18,11 +18,10 @@ import httpx
 
 from monitor.config import SmartravellerSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import fetch_json_entries
 from monitor.official.scale import SMARTRAVELLER_LABELS, Advisory, smartraveller_level
-from monitor.sources.feeds import FetchResult
 
 SITE = "https://www.smartraveller.gov.au"
 _LEVEL_WORDS = re.compile("|".join(re.escape(k) for k in SMARTRAVELLER_LABELS), re.IGNORECASE)
@@ -95,5 +94,5 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
 
 
 async def fetch(source: SmartravellerSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
+                last_modified: str | None) -> PollResult:
     return await fetch_json_entries(source, client, etag=etag, last_modified=last_modified, parser=parse)

@@ -22,11 +22,11 @@ import httpx
 
 from monitor.config import UsStateDeptSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.official import countries
-from monitor.official.fetch import Document, fetch_document, load_json, parse_in_thread
+from monitor.official.fetch import Document, as_feed_source, fetch_document, load_json, parse_in_thread
 from monitor.official.scale import Advisory, us_level
-from monitor.sources.feeds import FetchResult, fetch_feed
+from monitor.sources.feeds import fetch_feed
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,7 @@ def parse_api(issuer: str, data: Any) -> list[RawEntry]:
 
 
 async def fetch(source: UsStateDeptSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     try:
         result = await fetch_feed(as_feed_source(source), client, etag=etag, last_modified=last_modified)
     except SourceError as exc:
@@ -141,19 +139,17 @@ async def fetch(source: UsStateDeptSource, client: httpx.AsyncClient, *, etag: s
             raise SourceError(source.name, f"{exc.reason}; the JSON API fallback failed too: {api_exc.reason}",
                               exc.hint) from exc
     entries = await parse_in_thread(as_feed_source(source), annotate, result.entries, source.name)
-    return FetchResult(entries, not_modified=result.not_modified, etag=result.etag,
+    return PollResult(entries, not_modified=result.not_modified, etag=result.etag,
                        last_modified=result.last_modified, warnings=result.warnings,
                        permanent_url=result.permanent_url, gone=result.gone)
 
 
-async def _fetch_api(source: UsStateDeptSource, client: httpx.AsyncClient) -> FetchResult:
-    from monitor.official import as_feed_source
-
+async def _fetch_api(source: UsStateDeptSource, client: httpx.AsyncClient) -> PollResult:
     api = as_feed_source(source, url=source.fallback_url, json=True)
     doc = await fetch_document(api, client, etag=None, last_modified=None)
     if not isinstance(doc, Document):
-        return FetchResult([], warnings=["the JSON API fallback answered without a body"])
+        return PollResult([], warnings=["the JSON API fallback answered without a body"])
     data = load_json(source.name, doc)
     entries = await parse_in_thread(api, parse_api, source.name, data)
     # No validators kept: the next poll asks the RSS feed again, unconditionally.
-    return FetchResult(entries, warnings=["read from the JSON API: the RSS feed failed"])
+    return PollResult(entries, warnings=["read from the JSON API: the RSS feed failed"])

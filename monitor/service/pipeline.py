@@ -7,6 +7,7 @@ never fails the cycle.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import random
@@ -14,14 +15,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
+from monitor.config import AnySource, Config
 from monitor.errors import MonitorError, SourceError
 from monitor.models import RawEntry
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.store import SourceState, Store
+
+if TYPE_CHECKING:
+    from monitor.sources.poll import Source, SourceFactory
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,20 @@ def backoff_delay(failures: int, every: timedelta, rng: random.Random | None = N
     base = min(FIRST_BACKOFF * (2 ** max(failures - 1, 0)), max(MAX_BACKOFF, every))
     jitter = (rng or random).uniform(0.9, 1.1)
     return timedelta(seconds=base.total_seconds() * jitter)
+
+
+@functools.cache
+def _pollers() -> dict[str, SourceFactory]:
+    # Imported on first poll: the official presets bring lxml and the feed parser along.
+    from monitor.official import POLLERS as OFFICIAL_POLLERS
+    from monitor.sources.poll import POLLERS
+
+    return {**POLLERS, **OFFICIAL_POLLERS}
+
+
+def source_for(config: AnySource) -> Source:
+    """The poller of a configured source, chosen by its ``kind``."""
+    return _pollers()[config.kind](config)
 
 
 def indexed_regions(cls: Any, ancestors: Callable[[str], set[str]]) -> list[str]:
@@ -158,7 +176,7 @@ class Pipeline:
         states = await self.in_worker(self.store.source_states, None if names is None else list(names))
         semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
         own_client = None
-        if client is None and any(isinstance(s, FeedSource | OfficialSource) for s in sources):
+        if client is None and any(source_for(s).fetched for s in sources):
             from monitor.sources.feeds import make_client
 
             client = own_client = make_client()
@@ -189,27 +207,13 @@ class Pipeline:
                      client: Any) -> tuple[SourceReport, Any]:
         report = SourceReport(source.name)
         try:
-            if isinstance(source, FilesSource):
-                from monitor.sources.files import poll_files
-
-                result: Any = await asyncio.to_thread(poll_files, source)
-            else:
+            poller = source_for(source)
+            if poller.fetched:
                 from monitor.sources.parsepool import CURRENT_POOL
 
                 CURRENT_POOL.set(self.parse_pool())
-                fetch_source = source
-                if state.permanent_url:
-                    fetch_source = source.model_copy(update={"url": state.permanent_url})
-                if isinstance(fetch_source, OfficialSource):
-                    from monitor.official import fetch_official
-
-                    result = await fetch_official(fetch_source, client, etag=state.etag,
-                                                  last_modified=state.last_modified)
-                else:
-                    from monitor.sources.feeds import fetch_feed
-
-                    result = await fetch_feed(fetch_source, client, etag=state.etag,
-                                              last_modified=state.last_modified)
+            result = await poller.poll(client, etag=state.etag, last_modified=state.last_modified,
+                                       moved_to=state.permanent_url)
         except SourceError as exc:
             message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
             return await self.in_worker(self._failed, source, state, report, message), None
@@ -246,7 +250,8 @@ class Pipeline:
         state.consecutive_failures = 0
         state.last_error = None
         state.next_due = now + source.every
-        if isinstance(source, FeedSource | OfficialSource):
+        poller = source_for(source)
+        if poller.fetched:
             if result.etag or result.last_modified or not result.not_modified:
                 state.etag = result.etag
                 state.last_modified = result.last_modified
@@ -255,13 +260,13 @@ class Pipeline:
             state.gone = bool(result.gone)
         entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
         levels = None
-        if isinstance(source, OfficialSource) and entries:
+        if poller.tracks_levels and entries:
             from monitor.official.changes import plan_levels
             from monitor.store import AdvisoryLevels
 
             # Level changes become items of this source, written in the poll's own transaction.
             changes, levels = plan_levels(AdvisoryLevels(self.store).current(source.name), entries, now,
-                                          source_kind=getattr(source, "kind", ""))
+                                          source_kind=source.kind)
             entries.extend(changes)
         write, counts = plan_poll(self.store, self.dedup_index(), entries, state, self.boilerplate, now,
                                   self.config.dedup.shingle_words)
