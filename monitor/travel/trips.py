@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from monitor.classify.gazetteer import RegionLookupError
 from monitor.config import (
     AlertRule,
     Config,
@@ -197,8 +198,8 @@ def resolve_location(text: str, resolver: Any) -> str:
     if found and hasattr(resolver, "lookup"):
         try:
             return str(resolver.lookup(text).id)
-        except Exception:  # RegionLookupError: ambiguous alone; the comma parts may settle it
-            pass
+        except RegionLookupError as exc:
+            log.debug("trip place %r is ambiguous alone (%s); trying its comma-separated parts", text, exc)
     parts = [p.strip() for p in text.split(",") if p.strip()]
     country = None
     for part in reversed(parts):

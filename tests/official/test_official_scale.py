@@ -25,6 +25,21 @@ def test_names_become_iso(name: str, iso: str) -> None:
     assert countries.from_name(name) == iso
 
 
+def test_country_aliases_are_the_gazetteers() -> None:
+    # One list: every country alias in the shipped regions.yaml reads as its country, except where
+    # an ISO name says otherwise ("Congo" is the ISO short name of CG; the gazetteer means CD).
+    import yaml
+
+    from monitor.support.resources import shipped_rules_dir
+
+    data = yaml.safe_load((shipped_rules_dir() / "regions.yaml").read_text(encoding="utf-8"))
+    aliases = [(str(a), code) for code, spec in data["countries"].items() for a in (spec or {}).get("aliases") or ()]
+    assert len(aliases) > 100
+    wrong = {a: (code, countries.from_name(a)) for a, code in aliases if countries.from_name(a) != code}
+    assert wrong == {"Congo": ("CD", "CG")}
+    assert countries.from_name("Deutschland") == "DE" and countries.from_name("Brasil") == "BR"
+
+
 def test_unknown_names_and_codes_give_none() -> None:
     assert countries.from_name("Worldwide Caution") is None
     assert countries.from_fips("ZZ") is None
