@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
-from monitor.config import FeedSource, FilesSource
 from monitor.models import PollResult
-from monitor.sources.feeds import fetch_feed
-from monitor.sources.files import poll_files
+
+if TYPE_CHECKING:
+    import httpx
+
+    from monitor.config import FeedSource, FilesSource
 
 __all__ = ["POLLERS", "FeedPoller", "FilesPoller", "PollResult", "Source", "SourceFactory"]
 
@@ -65,6 +65,8 @@ class FilesPoller:
 
     async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
                    moved_to: str | None) -> PollResult:
+        from monitor.sources.files import poll_files
+
         return await asyncio.to_thread(poll_files, self.config)
 
 
@@ -83,6 +85,8 @@ class FeedPoller:
 
     async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
                    moved_to: str | None) -> PollResult:
+        from monitor.sources.feeds import fetch_feed
+
         source = self.config.model_copy(update={"url": moved_to}) if moved_to else self.config
         assert client is not None, "a fetched source is polled with the shared client"
         return await fetch_feed(source, client, etag=etag, last_modified=last_modified)

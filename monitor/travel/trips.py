@@ -20,7 +20,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from monitor.classify.gazetteer import RegionLookupError
 from monitor.config import (
     AlertRule,
     Config,
@@ -192,6 +191,8 @@ def resolve_location(text: str, resolver: Any) -> str:
     specific part that lies in the country named); ValueError naming the text when none fits."""
     if resolver is None:
         return text
+    from monitor.classify.gazetteer import RegionLookupError  # loaded with the resolver it comes from
+
     found = list(resolver.resolve(text))
     if len({r.id for r in found}) == 1:
         return str(found[0].id)
