@@ -15,10 +15,10 @@ import httpx
 
 from monitor.config import CanadaSource
 from monitor.errors import SourceError
-from monitor.models import PollResult, RawEntry
+from monitor.models import ItemExtra, PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import fetch_json_entries
-from monitor.official.scale import CANADA_LABELS, Advisory
+from monitor.official.scale import CANADA_LABELS, advisory
 
 PAGE = "https://travel.gc.ca/destinations/"
 
@@ -62,11 +62,11 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
         link = PAGE + slug if isinstance(slug, str) and slug else None
         updates = str(eng.get("recent-updates") or "")
         body = f"<p>{label}{' (with regional advisories)' if parts else ''}.</p>{updates}"
-        adv = Advisory(issuer, code, level, parts, label)
+        adv = advisory(issuer, code, level, parts, label)
         entries.append(RawEntry(
             source=issuer, guid=f"canada:{code}", link=link, title=f"{name} - {label}", body=body,
             body_is_html=True, published=_published(row.get("date-published")),
-            categories=[label], extra={"advisory": adv.as_extra()}))
+            categories=[label], extra=ItemExtra(advisory=adv)))
     return entries
 
 

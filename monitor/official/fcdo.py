@@ -21,10 +21,10 @@ import httpx
 
 from monitor.config import FcdoSource
 from monitor.errors import SourceError
-from monitor.models import PollResult, RawEntry
+from monitor.models import ItemExtra, PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import Document, as_feed_source, fetch_document, load_json, parse_in_thread
-from monitor.official.scale import Advisory, fcdo_level
+from monitor.official.scale import advisory, fcdo_level
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +74,10 @@ def parse_item(issuer: str, doc: Any) -> RawEntry | None:
         f"<h2>{p.get('title', '')}</h2>{p.get('body', '')}" for p in sections if p.get("slug") in _THREAT_PARTS)
     base_path = doc.get("base_path")
     update_type = doc.get("update_type") or details.get("update_type")
-    extra = {
-        "advisory": Advisory(issuer, code, level, parts, label).as_extra(),
-        "fcdo": {"alert_status": statuses, "change_description": change, "update_type": update_type,
-                 "parts": [str(p.get("title") or "") for p in sections]},
-    }
+    fields = {"alert_status": statuses, "change_description": change, "update_type": update_type,
+              "parts": [str(p.get("title") or "") for p in sections]}
+    # An update_type the API gives as other than a string stays as it came: typed or not, the same JSON.
+    extra = ItemExtra.from_json({"advisory": advisory(issuer, code, level, parts, label).to_json(), "fcdo": fields})
     return RawEntry(
         source=issuer, guid=f"fcdo:{doc.get('content_id') or base_path or code}",
         link=SITE + base_path if isinstance(base_path, str) and base_path.startswith("/") else None,

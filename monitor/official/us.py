@@ -22,10 +22,10 @@ import httpx
 
 from monitor.config import UsStateDeptSource
 from monitor.errors import SourceError
-from monitor.models import PollResult, RawEntry
+from monitor.models import ItemExtra, OfficialAdvisory, PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import Document, as_feed_source, fetch_document, load_json, parse_in_thread
-from monitor.official.scale import Advisory, us_level
+from monitor.official.scale import advisory, us_level
 from monitor.sources.feeds import fetch_feed
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def resolve_country(name: str, tag: str | None) -> tuple[str | None, tuple[str, 
     return None, ()
 
 
-def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body: str) -> Advisory | None:
+def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body: str) -> OfficialAdvisory | None:
     """The structured advisory of one US item, or None (e.g. "Worldwide Caution")."""
     level = us_level(level_text) or us_level(title)
     if level is None:
@@ -74,18 +74,18 @@ def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body:
     if level < 4:
         parts = bool(_PARTS.search(body)) or (level == 2 and bool(_RECONSIDER.search(body)))
     label = level_text.strip() or title.split(" - ", 1)[-1].strip()
-    return Advisory(issuer, country, level, parts, label, "country", also)
+    return advisory(issuer, country, level, parts, label, "country", also)
 
 
 def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
-    """RSS entries with ``extra["advisory"]`` set where the entry states a level."""
+    """RSS entries with ``extra.advisory`` set where the entry states a level."""
     out = []
     for entry in entries:
         domains = entry.category_domains
         adv = advisory_of(issuer, entry.title, domains.get("Threat-Level", ""), domains.get("Country-Tag"),
                           entry.body)
         out.append(entry if adv is None else
-                   entry.model_copy(update={"extra": {**entry.extra, "advisory": adv.as_extra()}}))
+                   entry.model_copy(update={"extra": entry.extra.model_copy(update={"advisory": adv})}))
     return out
 
 
@@ -116,12 +116,11 @@ def parse_api(issuer: str, data: Any) -> list[RawEntry]:
         link = raw_link if isinstance(raw_link, str) else None
         level_text = title.split(" - ", 1)[1] if " - " in title else ""
         adv = advisory_of(issuer, title, level_text, tag, body)
-        extra: dict[str, Any] = {"advisory": adv.as_extra()} if adv else {}
         entries.append(RawEntry(
             source=issuer, guid=link or (str(row["id"]) if row.get("id") else None), link=link, title=title,
             body=body, body_is_html=True, published=_date(row.get("Published")),
             updated=_date(row.get("Updated")), category_domains={"Country-Tag": tag} if tag else {},
-            categories=[level_text] if level_text else [], extra=extra))
+            categories=[level_text] if level_text else [], extra=ItemExtra(advisory=adv)))
     return entries
 
 

@@ -302,11 +302,11 @@ class Pipeline:
             for item in pending:
                 cls = engine.classify(item.title, item.text).model_copy(
                     update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
-                if "advisory" in item.extra:
+                if item.extra.advisory is not None:
                     # Official items: the issuer's country and level beat what the text suggests.
                     from monitor.official.changes import apply_official
 
-                    cls = apply_official(cls, item.extra["advisory"])
+                    cls = apply_official(cls, item.extra.advisory)
                 results.append((cls, indexed_regions(cls, engine.ancestors)))
             total += self.store.save_classifications(results, only_pending=True)
 

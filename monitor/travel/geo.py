@@ -16,9 +16,11 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from monitor.models import ItemExtra
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def _floats(values: Iterable[Any]) -> list[float] | None:
     return out if all(math.isfinite(v) for v in out) else None
 
 
-def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Shape]:
+def item_shapes(points: Sequence[Any], extra: ItemExtra | Mapping[str, Any] | None) -> list[Shape]:
     """Every shape an item carries: its points, CAP polygons and circles, GeoRSS geometry, GDACS bbox.
 
     ``points`` hold ``.lat``/``.lon`` (GeoPoint) or dicts as stored. Malformed parts are skipped:
@@ -128,13 +130,17 @@ def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Sha
     return [*(Circle(lat, lon) for lat, lon in located), *shapes]
 
 
-def item_geometry(points: Sequence[Any], extra: dict[str, Any] | None
+def item_geometry(points: Sequence[Any], extra: ItemExtra | Mapping[str, Any] | None
                   ) -> tuple[list[tuple[float, float]], list[Shape]]:
     """``item_shapes`` as (lat, lon) of its points, and its other shapes: points are the common
-    case, and the site locator measures them by thousands at once."""
+    case, and the site locator measures them by thousands at once.
+
+    Shapes are read from the JSON of ``extra`` (the site locator gets its shape keys straight from
+    the store), leniently: a stored shape is not trusted to be well formed, and a malformed part
+    (which the typed model leaves untyped) still gives whatever shapes it holds."""
     located = [ok for ok in map(_point, points) if ok is not None]
     shapes: list[Shape] = []
-    extra = extra if isinstance(extra, dict) else {}
+    extra = extra.to_json() if isinstance(extra, ItemExtra) else extra if isinstance(extra, Mapping) else {}
     cap = extra.get("cap")
     for area in (cap.get("areas") or []) if isinstance(cap, dict) else []:
         if isinstance(area, dict):

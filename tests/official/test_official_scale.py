@@ -6,7 +6,7 @@ import pytest
 
 from monitor.models import Severity
 from monitor.official import countries
-from monitor.official.scale import Advisory, fcdo_level, severity_of, smartraveller_level, us_level
+from monitor.official.scale import advisory, fcdo_level, severity_of, smartraveller_level, us_level
 
 
 @pytest.mark.parametrize(("fips", "iso"), [("CH", "CN"), ("SG", "SN"), ("UK", "GB"), ("AJ", "AZ"), ("KV", "XK"),
@@ -68,6 +68,6 @@ def test_level_words_and_severity() -> None:
     assert smartraveller_level("Reconsider your need to travel") == 3
     assert smartraveller_level("No travel advice") is None
     assert [severity_of(n) for n in (1, 2, 3, 4)] == [Severity.low, Severity.medium, Severity.high, Severity.critical]
-    assert Advisory("us", "ML", 4, False, "Level 4: Do Not Travel").as_extra() == {
+    assert advisory("us", "ML", 4, False, "Level 4: Do Not Travel").to_json() == {
         "issuer": "us", "country": "ML", "level": 4, "parts": False, "label": "Level 4: Do Not Travel",
         "scope": "country"}
