@@ -17,12 +17,12 @@ from monitor.alerts.matching import (
     DEFAULT_THREATS,
     CompiledRule,
     Condition,
-    ItemFacts,
     Leg,
     Match,
     Matcher,
     RegionResolver,
 )
+from monitor.models import ItemFacts
 
 __all__ = ["DEFAULT_THREATS", "CompiledRule", "Condition", "ItemFacts", "Leg", "Match", "Matcher", "RegionResolver",
            "compile_rules"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from monitor.config import AlertRule
-from monitor.models import Severity
+from monitor.models import ItemFacts, Severity
 
 # The taxonomy of ARCHITECTURE.md; an engine that knows more types (a rules folder may add
 # some) passes its own list.
@@ -23,39 +23,6 @@ class RegionResolver(Protocol):
     """What alerts need of the gazetteer: names and ids to regions (``.id``, ``.name``, ``.kind``)."""
 
     def resolve(self, name: str) -> Sequence[Any]: ...
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    """What matching needs to know of one classified item."""
-
-    id: str
-    source: str
-    regions: frozenset[str]
-    threats: frozenset[str]
-    severity: int
-    dated: datetime  # published, or first stored when the item has no date of its own
-    text: str = ""   # title and body; only loaded when some rule has keywords
-    # Official items only: the level (1-4) they state and, for a level change item, its kind.
-    level: int | None = None
-    advisory_change: str | None = None
-    # Sites the item lies within (monitor/travel/sites.py): name -> km from the site's centre, or None
-    # when the item is about the site's whole country (matches only with include_country).
-    near: Mapping[str, float | None] = field(default_factory=dict)
-    # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
-    # that reach the monitor while it is current, whatever date they carry.
-    seen: datetime | None = None
-
-    @property
-    def arrived(self) -> datetime:
-        return self.seen or self.dated
-
-    def with_near(self, near: Mapping[str, float | None]) -> ItemFacts:
-        """A copy with ``near`` set (as dataclasses.replace, a tenth of the cost: the site locator
-        makes one per located item)."""
-        copy = object.__new__(ItemFacts)
-        copy.__dict__.update(self.__dict__, near=near)
-        return copy
 
 
 @dataclass(frozen=True)
@@ -202,6 +169,31 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+class _Own(NamedTuple):
+    """What one condition's own parts found in an item (nested conditions aside)."""
+
+    regions: frozenset[str] | None
+    threats: frozenset[str] | None
+    near: dict[str, float | None]
+    legs: set[int]
+    words: set[str]
+
+    def add_to(self, hits: _Hits, nested: _Hits) -> None:
+        hits.regions |= self.regions or set()
+        hits.threats |= self.threats or set()
+        hits.keywords |= self.words
+        hits.regions |= nested.regions
+        hits.threats |= nested.threats
+        hits.keywords |= nested.keywords
+        hits.sites.update(self.near)
+        hits.sites.update(nested.sites)
+        hits.legs |= self.legs | nested.legs
+
+
+# Found, but nothing to list: the parts of a condition tested without collecting.
+_NOTHING_COLLECTED = _Own(None, None, {}, set(), set())
+
+
 @dataclass(frozen=True)
 class Condition:
     """A compiled MatchSpec: every part that is set must hold (regions, threats, words: any of)."""
@@ -228,30 +220,43 @@ class Condition:
 
     def test(self, item: ItemFacts, hits: _Hits | None) -> bool:
         """Whether the item meets the condition; what matched is added to ``hits`` (if given)."""
+        own = self._own_parts(item, collect=hits is not None)
+        if own is None:
+            return False
+        local = _Hits() if hits is not None else None
+        if (self.all_of or self.any_of or self.not_ is not None) and not self._branches_hold(item, local):
+            return False
+        if hits is not None and local is not None:
+            own.add_to(hits, local)
+        return True
+
+    def _own_parts(self, item: ItemFacts, *, collect: bool) -> _Own | None:
+        """What this condition's own parts (nested conditions aside) found in the item, or None when
+        one part fails (the words themselves are only listed when collecting: a search is cheaper)."""
         if self.sources is not None and item.source not in self.sources:
-            return False
+            return None
         if self.min_rank is not None and item.severity < self.min_rank:
-            return False
+            return None
         if self.advisory_change is not None and (item.level is None or (
                 "any" not in self.advisory_change and item.advisory_change not in self.advisory_change)):
-            return False  # a re-publication at the same level is not a change: only `any` wants it
+            return None  # a re-publication at the same level is not a change: only `any` wants it
         if self.min_level is not None and (item.level is None or item.level < self.min_level):
-            return False
+            return None
         regions = threats = None
         if self.regions is not None:
             regions = self.regions & item.regions
             if not regions:
-                return False
+                return None
         if self.threats is not None:
             threats = self.threats & item.threats
             if not threats:
-                return False
+                return None
         near: dict[str, float | None] = {}
         if self.sites is not None:
             near = {s: km for s, km in item.near.items()
                     if s in self.sites and (km is not None or self.include_country)}
             if not near:
-                return False
+                return None
         legs: set[int] = set()
         if self.legs is not None:
             # A leg wants what reaches the monitor while it is current (the issue's "while now lies
@@ -260,19 +265,20 @@ class Condition:
             # nothing that arrived before or after the leg is sent, whatever date it carries.
             legs = {leg.index for leg in self.legs if leg.place in item.regions and leg.current(item.arrived)}
             if not legs:
-                return False
+                return None
         if self.exclude is not None and self.exclude.pattern.search(item.text):
-            return False
+            return None
+        if not collect:
+            return _NOTHING_COLLECTED if self.keywords is None or self.keywords.pattern.search(item.text) else None
         words: set[str] = set()
         if self.keywords is not None:
-            if hits is None:
-                if not self.keywords.pattern.search(item.text):
-                    return False
-            else:
-                words = self.keywords.found(item.text)
-                if not words:
-                    return False
-        local = _Hits() if hits is not None else None
+            words = self.keywords.found(item.text)
+            if not words:
+                return None
+        return _Own(regions, threats, near, legs, words)
+
+    def _branches_hold(self, item: ItemFacts, local: _Hits | None) -> bool:
+        """The nested conditions: all of ``all_of``, one of ``any_of``, not ``not_``."""
         if not all(c.test(item, local) for c in self.all_of):
             return False
         if self.any_of:
@@ -282,19 +288,7 @@ class Condition:
             # When collecting, every branch is tried (no short cut): the reader is told all that matched.
             elif not any([c.test(item, local) for c in self.any_of]):
                 return False
-        if self.not_ is not None and self.not_.test(item, None):
-            return False
-        if hits is not None and local is not None:
-            hits.regions |= regions or set()
-            hits.threats |= threats or set()
-            hits.keywords |= words
-            hits.regions |= local.regions
-            hits.threats |= local.threats
-            hits.keywords |= local.keywords
-            hits.sites.update(near)
-            hits.sites.update(local.sites)
-            hits.legs |= legs | local.legs
-        return True
+        return self.not_ is None or not self.not_.test(item, None)
 
     def region_anchor(self) -> frozenset[str] | None:
         """Region ids of which a matching item must have at least one, or None if it need not."""

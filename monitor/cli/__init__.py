@@ -11,7 +11,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from monitor import __version__
 from monitor.cli.common import parse_since
@@ -25,72 +24,96 @@ log = logging.getLogger("monitor")
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default="config.yaml", metavar="FILE",
-                        help="configuration file (default: ./config.yaml)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    common.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="log lines for a person (text) or for a log shipper (json)")
-    listing = argparse.ArgumentParser(add_help=False)
-    listing.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    listing.add_argument("--limit", type=int, default=None, help="at most this many rows")
-    strict = argparse.ArgumentParser(add_help=False)
-    strict.add_argument("--strict", action="store_true",
-                        help="exit 1 when a source or a delivery failed (for cron jobs that mail on failure)")
+class _Commands:
+    """The subcommand table being built, with the option groups that commands share."""
 
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+        self.common = argparse.ArgumentParser(add_help=False)
+        self.common.add_argument("--config", default="config.yaml", metavar="FILE",
+                                 help="configuration file (default: ./config.yaml)")
+        self.common.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+        self.common.add_argument("--log-format", choices=("text", "json"), default="text",
+                                 help="log lines for a person (text) or for a log shipper (json)")
+        self.listing = argparse.ArgumentParser(add_help=False)
+        self.listing.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+        self.listing.add_argument("--limit", type=int, default=None, help="at most this many rows")
+        self.strict = argparse.ArgumentParser(add_help=False)
+        self.strict.add_argument("--strict", action="store_true",
+                                 help="exit 1 when a source or a delivery failed (for cron jobs that mail on failure)")
+
+    def add(self, name: str, handler: Handler, help_: str,
+            parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+        p = self.sub.add_parser(name, help=help_, description=help_, parents=[self.common, *parents])
+        p.set_defaults(handler=handler)
+        return p
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisory-monitor",
         description="Watch travel-advisory and news sources, classify where and what, send digests.")
     parser.add_argument("--version", action="version", version=f"advisory-monitor {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = _Commands(parser)
+    # In the order ``--help`` lists them.
+    _cycle_commands(commands)
+    _rules_commands(commands)
+    _digest_commands(commands)
+    _state_commands(commands)
+    return parser
 
-    def add(name: str, handler: Handler, help_: str, parents: Sequence[argparse.ArgumentParser] = ()) -> Any:
-        p = sub.add_parser(name, help=help_, description=help_, parents=[common, *parents])
-        p.set_defaults(handler=handler)
-        return p
 
-    add("once", cmd_once, "one full cycle: ingest, classify, match, deliver; then exit", [strict])
-    add("run", cmd_run, "run as a daemon until SIGTERM/SIGINT; SIGHUP reloads the config")
-    p = add("ingest", cmd_ingest, "poll every enabled source once and store what is new", [strict])
+def _cycle_commands(c: _Commands) -> None:
+    c.add("once", cmd_once, "one full cycle: ingest, classify, match, deliver; then exit", [c.strict])
+    c.add("run", cmd_run, "run as a daemon until SIGTERM/SIGINT; SIGHUP reloads the config")
+    p = c.add("ingest", cmd_ingest, "poll every enabled source once and store what is new", [c.strict])
     p.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
-    p = add("items", cmd_items, "list stored items", [listing])
+    p = c.add("items", cmd_items, "list stored items", [c.listing])
     p.add_argument("--source", metavar="NAME", help="only items of this source")
     p.add_argument("--since", type=parse_since, metavar="WHEN", help="ISO date or a duration back (24h, 7d)")
     p.add_argument("--region", action="append", metavar="ID", help="only items about this region (repeatable)")
     p.add_argument("--threat", action="append", metavar="TYPE", help="only items with this threat (repeatable)")
-    p = add("classify", cmd_classify, "classify text files and RSS/Atom files (no config or database needed)")
+
+
+def _rules_commands(c: _Commands) -> None:
+    p = c.add("classify", cmd_classify, "classify text files and RSS/Atom files (no config or database needed)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="article files, feed files, or - for stdin")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="worker processes for long lists of files (default: one per CPU; 1: no workers)")
-    p = add("rules", cmd_rules, "validate the classification rules, or run their test cases")
+    p = c.add("rules", cmd_rules, "validate the classification rules, or run their test cases")
     p.add_argument("action", choices=("check", "test"), help="check: validate; test: run rules/tests cases")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    p = add("alerts", cmd_alerts, "alert rules: backtest one against the stored items", [listing])
+
+
+def _digest_commands(c: _Commands) -> None:
+    p = c.add("alerts", cmd_alerts, "alert rules: backtest one against the stored items", [c.listing])
     p.add_argument("action", choices=("test",), help="test: list what the rule would have sent")
     p.add_argument("alert", metavar="ALERT", help="the alert's name")
-    p = add("digest", cmd_digest, "render an alert's pending digest without sending it")
+    p = c.add("digest", cmd_digest, "render an alert's pending digest without sending it")
     p.add_argument("action", choices=("preview",), help="preview: render what would go now")
     p.add_argument("alert", metavar="ALERT", help="the alert's name")
     p.add_argument("--part", choices=("text", "html", "json"), default="text",
                    help="which rendering to print: the email's text or HTML part, or the webhook JSON")
     p.add_argument("--open", action="store_true",
                    help="write the HTML part to a file a browser can open, and print its path")
-    p = add("digests", cmd_digests, "digest history and delivery state; retry a failed delivery",
-            [listing, strict])
+    p = c.add("digests", cmd_digests, "digest history and delivery state; retry a failed delivery",
+              [c.listing, c.strict])
     p.add_argument("action", nargs="?", choices=("list", "show", "retry"), default="list",
                    help="list (default), show ID, or retry ID: send its failed deliveries now")
     p.add_argument("id", nargs="?", metavar="ID", help="digest id (or a unique start of it) for show and retry")
-    p = add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side", [listing])
+
+
+def _state_commands(c: _Commands) -> None:
+    p = c.add("advisories", cmd_advisories, "current official advisory levels, every issuer side by side",
+              [c.listing])
     p.add_argument("--country", metavar="ISO2", help="only this country (ISO 3166-1 alpha-2, e.g. AZ)")
-    add("status", cmd_status, "sources and alerts at a glance", [listing])
-    p = add("db", cmd_db, "database schema: upgrade it to this program's, or show its revision")
+    c.add("status", cmd_status, "sources and alerts at a glance", [c.listing])
+    p = c.add("db", cmd_db, "database schema: upgrade it to this program's, or show its revision")
     p.add_argument("action", choices=("upgrade", "current"), help="upgrade: migrate in place; current: show revision")
-    add("trips", cmd_trips, "trips with their legs, past, active or upcoming, and official levels", [listing])
-    return parser
+    c.add("trips", cmd_trips, "trips with their legs, past, active or upcoming, and official levels", [c.listing])
 
 
 def _setup_logging(args: argparse.Namespace) -> None:

@@ -39,13 +39,11 @@ def entry_legs(entry: DigestEntry, legs: list[LegView], lead: timedelta,
 
 def advice(entry: DigestEntry) -> str | None:
     """What the issuer says to do, if it says: a CAP instruction, else an official level's label."""
-    extra = entry.item.extra if isinstance(entry.item.extra, dict) else {}
-    cap = extra.get("cap")
-    if isinstance(cap, dict) and isinstance(cap.get("instruction"), str) and cap["instruction"].strip():
-        return " ".join(cap["instruction"].split())
-    adv = extra.get("advisory")
-    if isinstance(adv, dict) and adv.get("label") and adv.get("scope") == "country":
-        return f"{adv.get('issuer', entry.item.source)}: {adv['label']}"
+    cap, adv = entry.item.extra.cap, entry.item.extra.advisory
+    if cap is not None and cap.instruction and cap.instruction.strip():
+        return " ".join(cap.instruction.split())
+    if adv is not None and adv.label and adv.scope == "country":
+        return f"{adv.issuer}: {adv.label}"
     return None
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.config import AlertRule
 from monitor.digest.sanitize import clean_text, one_line, safe_url
 from monitor.digest.snippets import snippet, wrap
-from monitor.models import Classification, Digest, DigestEntry, Severity
+from monitor.models import Classification, Digest, DigestEntry, Item, Severity
 
 log = logging.getLogger(__name__)
 
@@ -132,23 +132,21 @@ def _why(entry: DigestEntry, alert: str) -> str:
     return "Matched " + "; ".join(parts)
 
 
-def _official_view(item: Any) -> dict[str, Any] | None:
+def _official_view(item: Item) -> dict[str, Any] | None:
     """Issuer, level badge and, for a level change, "old -> new" of an official item."""
-    adv = item.extra.get("advisory") if isinstance(item.extra, dict) else None
-    if not isinstance(adv, dict) or not isinstance(adv.get("level"), int):
+    adv = item.extra.advisory
+    if adv is None or adv.level is None:
         return None
-    issuer = clean_text(str(adv.get("issuer") or item.source))
+    issuer = clean_text(adv.issuer or item.source)
     view: dict[str, Any] = {
-        "issuer": issuer, "level": adv["level"], "label": clean_text(str(adv.get("label") or "")),
-        "parts": bool(adv.get("parts")),
-        "badge": f"{issuer} level {adv['level']}{' (parts)' if adv.get('parts') else ''}", "change": None,
+        "issuer": issuer, "level": adv.level, "label": clean_text(adv.label), "parts": adv.parts,
+        "badge": f"{issuer} level {adv.level}{' (parts)' if adv.parts else ''}", "change": None,
     }
-    change = item.extra.get("advisory_change")
-    if isinstance(change, dict):
-        old, new = change.get("old"), change.get("new")
-        view["change"] = f"{change.get('change', 'changed')}: level {old} -> {new}"
-        if change.get("old_label") and change.get("label"):
-            view["change"] += f" ({clean_text(str(change['old_label']))} -> {clean_text(str(change['label']))})"
+    change = item.extra.advisory_change
+    if change is not None:
+        view["change"] = f"{change.change}: level {change.old} -> {change.new}"
+        if change.old_label and change.label:
+            view["change"] += f" ({clean_text(change.old_label)} -> {clean_text(change.label)})"
     return view
 
 
@@ -164,8 +162,8 @@ def entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     extra_payload: dict[str, Any] = {}
     if official is not None:
         extra_payload["advisory"] = {k: official[k] for k in ("issuer", "level", "label", "parts")}
-        if isinstance(item.extra.get("advisory_change"), dict):
-            extra_payload["advisory_change"] = item.extra["advisory_change"]
+        if item.extra.advisory_change is not None:
+            extra_payload["advisory_change"] = item.extra.advisory_change.to_json()
     return {
         "id": item.id,
         "official": official,

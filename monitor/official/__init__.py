@@ -1,51 +1,60 @@
 """Official advisory sources: presets that read each issuer's own format into RawEntry models.
 
 One module per issuer (``us``, ``fcdo``, ``canada``, ``smartraveller``, ``gdacs``, ``cap``), plus
-``scale`` (the structured ``extra["advisory"]`` fields and the one 1-4 scale), ``countries``
-(FIPS, ISO3 and names to ISO alpha-2) and ``fetch`` (JSON and XML documents through the feed
-source's fetch policy). Like every source, they yield raw entries and never touch the store.
+``scale`` (the structured advisory fields and the one 1-4 scale), ``countries`` (FIPS, ISO3 and
+names to ISO alpha-2), ``fetch`` (JSON and XML documents through the feed source's fetch policy)
+and ``changes`` (level changes between polls, and official fields beating text guesses). Like
+every source, the presets yield raw entries and never touch the store; ``POLLERS`` gives the
+pipeline a ``monitor.sources.poll.Source`` for each preset kind.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import httpx
 
-from monitor.config import FeedSource, OfficialPreset
-from monitor.sources.feeds import FetchResult
+from monitor.config import OfficialPreset
+from monitor.models import PollResult
+from monitor.official import canada, cap, fcdo, gdacs, smartraveller, us
+from monitor.official.fetch import as_feed_source
+from monitor.sources.poll import SourceFactory
 
-__all__ = ["as_feed_source", "fetch_official"]
+__all__ = ["POLLERS", "OfficialPoller", "as_feed_source", "fetch_official"]
+
+_Fetch = Callable[..., Awaitable[PollResult]]
+
+# Each preset's fetch, by the config's ``kind``.
+_FETCHERS: dict[str, _Fetch] = {
+    "us-state-dept": us.fetch, "fcdo": fcdo.fetch, "canada": canada.fetch,
+    "smartraveller": smartraveller.fetch, "gdacs": gdacs.fetch, "cap": cap.fetch,
+}
 
 
-def as_feed_source(source: OfficialPreset, *, url: str | None = None, json: bool = False) -> FeedSource:
-    """The preset seen as a plain feed source, so the feed source's fetch machinery applies."""
-    headers = dict(source.headers)
-    if json:
-        from monitor.official.fetch import JSON_ACCEPT
+class OfficialPoller:
+    """An official preset as the pipeline polls it: fetched, its entries stating advisory levels."""
 
-        headers.setdefault("Accept", JSON_ACCEPT)
-    return FeedSource.model_construct(
-        kind="feed", name=source.name, url=url or source.url, every=source.every, enabled=source.enabled,
-        timeout=source.timeout, max_bytes=source.max_bytes, parse_timeout=source.parse_timeout, headers=headers,
-    )
+    fetched = True
+    tracks_levels = True
+
+    def __init__(self, config: OfficialPreset) -> None:
+        self.config = config
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
+                   moved_to: str | None) -> PollResult:
+        source = self.config.model_copy(update={"url": moved_to}) if moved_to else self.config
+        assert client is not None, "a fetched source is polled with the shared client"
+        return await fetch_official(source, client, etag=etag, last_modified=last_modified)
+
+
+POLLERS: dict[str, SourceFactory] = dict.fromkeys(_FETCHERS, OfficialPoller)
 
 
 async def fetch_official(source: OfficialPreset, client: httpx.AsyncClient, *, etag: str | None,
-                         last_modified: str | None) -> FetchResult:
+                         last_modified: str | None) -> PollResult:
     """Fetch and parse one official source. Raises SourceError, with a specific message, on failure."""
-    module: Any
-    if source.kind == "us-state-dept":
-        from monitor.official import us as module
-    elif source.kind == "fcdo":
-        from monitor.official import fcdo as module
-    elif source.kind == "canada":
-        from monitor.official import canada as module
-    elif source.kind == "smartraveller":
-        from monitor.official import smartraveller as module
-    elif source.kind == "gdacs":
-        from monitor.official import gdacs as module
-    else:
-        from monitor.official import cap as module
-    result: FetchResult = await module.fetch(source, client, etag=etag, last_modified=last_modified)
-    return result
+    return await _FETCHERS[source.kind](source, client, etag=etag, last_modified=last_modified)

@@ -15,11 +15,10 @@ import httpx
 
 from monitor.config import CanadaSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import ItemExtra, PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import fetch_json_entries
-from monitor.official.scale import CANADA_LABELS, Advisory
-from monitor.sources.feeds import FetchResult
+from monitor.official.scale import CANADA_LABELS, advisory
 
 PAGE = "https://travel.gc.ca/destinations/"
 
@@ -63,14 +62,14 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
         link = PAGE + slug if isinstance(slug, str) and slug else None
         updates = str(eng.get("recent-updates") or "")
         body = f"<p>{label}{' (with regional advisories)' if parts else ''}.</p>{updates}"
-        adv = Advisory(issuer, code, level, parts, label)
+        adv = advisory(issuer, code, level, parts, label)
         entries.append(RawEntry(
             source=issuer, guid=f"canada:{code}", link=link, title=f"{name} - {label}", body=body,
             body_is_html=True, published=_published(row.get("date-published")),
-            categories=[label], extra={"advisory": adv.as_extra()}))
+            categories=[label], extra=ItemExtra(advisory=adv)))
     return entries
 
 
 async def fetch(source: CanadaSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
+                last_modified: str | None) -> PollResult:
     return await fetch_json_entries(source, client, etag=etag, last_modified=last_modified, parser=parse)

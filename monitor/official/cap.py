@@ -26,11 +26,10 @@ from lxml import etree
 
 from monitor.config import CapSource
 from monitor.errors import SourceError
-from monitor.models import GeoPoint, RawEntry
-from monitor.official.fetch import Document, fetch_document, parse_in_thread
-from monitor.official.scale import CAP_LEVELS, Advisory
+from monitor.models import CapAlert, CapArea, GeoPoint, ItemExtra, PollResult, RawEntry
+from monitor.official.fetch import Document, as_feed_source, fetch_document, parse_in_thread
+from monitor.official.scale import CAP_LEVELS, advisory
 from monitor.sources.charset import repair_charset
-from monitor.sources.feeds import FetchResult
 from monitor.sources.xmlguard import screen_doctype
 
 log = logging.getLogger(__name__)
@@ -176,13 +175,12 @@ def alert_entry(issuer: str, alert: Any, *, link: str | None = None) -> RawEntry
         link = link or _text(info, "web") or None
     if msg_type.lower() == "cancel":
         title = f"Cancelled: {title}"
-    extra: dict[str, Any] = {"cap": {"identifier": identifier, "sender": sender, "msgType": msg_type,
-                                     "references": references, "areas": areas}}
-    if info is not None and _text(info, "instruction"):
-        extra["cap"]["instruction"] = _text(info, "instruction")  # a traveller's digest shows it as advice
-    if level is not None:
-        # CAP areas are never a whole country's standing level: scope "event", parts true.
-        extra["advisory"] = Advisory(issuer, None, level, True, label, "event").as_extra()
+    instruction = _text(info, "instruction") if info is not None else ""
+    cap = CapAlert(identifier=identifier, sender=sender, msgType=msg_type, references=references,
+                   areas=[CapArea.model_validate(a) for a in areas], instruction=instruction or None)
+    # CAP areas are never a whole country's standing level: scope "event", parts true.
+    adv = advisory(issuer, None, level, True, label, "event") if level is not None else None
+    extra = ItemExtra(cap=cap, advisory=adv)
     return RawEntry(source=issuer, guid=f"cap:{original}", link=link, title=title, body=body,
                     published=_date(_text(alert, "sent")), points=points[:50], categories=[label], extra=extra)
 
@@ -215,9 +213,9 @@ def _inline_entry(issuer: str, entry: Any) -> RawEntry | None:
     guid = _text(entry, "id") or _text(entry, "guid") or _entry_link(entry)
     body = " ".join(filter(None, (_text(entry, "summary") or _text(entry, "description"),
                                   f"Areas: {cap['areaDesc']}" if cap.get("areaDesc") else "")))
-    extra: dict[str, Any] = {"cap": {"msgType": cap.get("msgType", ""), "areas": [{"desc": cap.get("areaDesc", "")}]}}
-    if level is not None:
-        extra["advisory"] = Advisory(issuer, None, level, True, label, "event").as_extra()
+    fields = CapAlert(msgType=cap.get("msgType", ""), areas=[CapArea(desc=cap.get("areaDesc", ""))])
+    adv = advisory(issuer, None, level, True, label, "event") if level is not None else None
+    extra = ItemExtra(cap=fields, advisory=adv)
     return RawEntry(source=issuer, guid=f"cap:{guid}" if guid else None, link=_entry_link(entry),
                     title=_text(entry, "title") or label, body=body,
                     published=_date(cap.get("sent") or cap.get("effective") or _text(entry, "published")
@@ -275,9 +273,7 @@ def parse_document(issuer: str, data: bytes) -> tuple[list[RawEntry], list[str],
 
 
 async def fetch(source: CapSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     plain = as_feed_source(source)
     doc = await fetch_document(plain, client, etag=etag, last_modified=last_modified)
     if not isinstance(doc, Document):
@@ -310,5 +306,5 @@ async def fetch(source: CapSource, client: httpx.AsyncClient, *, etag: str | Non
             warnings.extend(more)
     elif links:
         warnings.append(f"{len(links)} index entries link to alerts that were not fetched (follow_links: false)")
-    return FetchResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
+    return PollResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
                        permanent_url=doc.permanent_url)

@@ -1,13 +1,13 @@
 """Official advisory levels over time: change detection, change items, and structured overrides.
 
-Official sources (monitor/official/) give entries with ``extra["advisory"]``. For the
+Official sources (monitor/official/) give entries with ``extra.advisory``. For the
 issuers whose advisories are a country's standing level (scope "country"), each poll is compared
 with the stored current levels:
 
 - the first level seen for an (issuer, country) is a baseline: recorded, not news;
 - a raised or lowered level, or "parts of the country" switched on or off at the same level, is a
   change: recorded in the history and turned into a synthetic item of the same source
-  ("Mali: US level raised from 3 to 4") carrying ``extra["advisory_change"]``, dated when it was
+  ("Mali: US level raised from 3 to 4") carrying ``extra.advisory_change``, dated when it was
   observed, so alert rules can match it (``advisory_change: [raised]``);
 - a re-publication at the same level is not news: only ``last_seen`` moves.
 
@@ -21,9 +21,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from monitor.models import Classification, RawEntry, RegionHit
+from monitor.models import AdvisoryChange, Classification, ItemExtra, OfficialAdvisory, RawEntry, RegionHit
 from monitor.store import LevelHistoryRow, LevelRow, LevelWrite
 from monitor.store.dedup import item_id
 
@@ -52,7 +52,7 @@ class Observation:
 @dataclass(frozen=True)
 class LevelChange:
     observation: Observation
-    change: str  # raised | lowered | parts
+    change: Literal["raised", "lowered", "parts"]
     old_level: int
     old_parts: bool
     old_label: str
@@ -69,21 +69,20 @@ def observations(entries: Iterable[RawEntry]) -> list[Observation]:
     direct: dict[tuple[str, str], Observation] = {}
     covered: dict[tuple[str, str], Observation] = {}
     for entry in entries:
-        adv = entry.extra.get("advisory")
-        if not isinstance(adv, dict) or adv.get("scope", "country") != "country":
+        adv = entry.extra.advisory
+        if adv is None or not adv.country_level:
             continue
-        level, country = adv.get("level"), adv.get("country")
-        if not isinstance(level, int) or not 1 <= level <= 4 or not isinstance(country, str) or not country:
+        level, country = adv.level, adv.country
+        if level is None or not 1 <= level <= 4 or not country:
             continue
         key = entry.guid or entry.link
         own = item_id(entry.source, key, entry.link, "") if key else None
-        issuer = str(adv.get("issuer") or entry.source)
-        obs = Observation(issuer, country, level, bool(adv.get("parts")), str(adv.get("label") or ""),
-                          entry.published or entry.updated, own, entry)
+        issuer = adv.issuer or entry.source
+        obs = Observation(issuer, country, level, adv.parts, adv.label, entry.published or entry.updated, own, entry)
         direct[(issuer, country)] = obs
-        for other in adv.get("also") or ():
-            covered[(issuer, str(other))] = Observation(issuer, str(other), level, obs.parts, obs.label,
-                                                        obs.published, own, entry)
+        for other in adv.also or ():
+            covered[(issuer, other)] = Observation(issuer, other, level, obs.parts, obs.label, obs.published, own,
+                                                   entry)
     # An advisory of its own beats one that covers the country among others.
     return list({**covered, **direct}.values())
 
@@ -102,6 +101,7 @@ def detect(current: Mapping[tuple[str, str], LevelRow], observed: Sequence[Obser
             write.history.append(LevelHistoryRow(obs.issuer, obs.country, now, "baseline", None, obs.level, None,
                                                  obs.parts, obs.label, None))
             continue
+        kind: Literal["raised", "lowered", "parts"]
         if obs.level != old.level:
             kind = "raised" if obs.level > old.level else "lowered"
         elif obs.parts != old.parts:
@@ -151,16 +151,18 @@ def change_entry(change: LevelChange, now: datetime, *, issuer_name: str, countr
     if obs.entry is not None and obs.entry.body:
         is_html = obs.entry.body_is_html
         body = f"<p>{sentence}</p>{obs.entry.body}" if is_html else f"{sentence}\n\n{obs.entry.body}"
-    advisory = dict(obs.entry.extra.get("advisory") or {}) if obs.entry else {}
-    advisory.update({"issuer": obs.issuer, "country": obs.country, "level": obs.level, "parts": obs.parts,
-                     "label": obs.label})
+    own = obs.entry.extra.advisory if obs.entry else None
+    # This observation's statement, with the scope and further countries of the entry's own advisory.
+    advisory = OfficialAdvisory(issuer=obs.issuer, country=obs.country, level=obs.level, parts=obs.parts,
+                                label=obs.label, scope=own.scope if own else None, also=own.also if own else None)
+    moved = AdvisoryChange(
+        change=change.change, old=change.old_level, new=obs.level, old_parts=change.old_parts, parts=obs.parts,
+        old_label=change.old_label, label=obs.label, issuer=obs.issuer, country=obs.country,
+        observed_at=now.isoformat(), advisory_item=obs.item_id)
     return RawEntry(
         source=source, guid=change_guid(change, now), link=obs.entry.link if obs.entry else None, title=title,
         body=body, body_is_html=is_html, published=now, categories=["advisory-change", change.change],
-        extra={"advisory": advisory, "advisory_change": {
-            "change": change.change, "old": change.old_level, "new": obs.level, "old_parts": change.old_parts,
-            "parts": obs.parts, "old_label": change.old_label, "label": obs.label, "issuer": obs.issuer,
-            "country": obs.country, "observed_at": now.isoformat(), "advisory_item": obs.item_id}},
+        extra=ItemExtra(advisory=advisory, advisory_change=moved),
     )
 
 
@@ -197,15 +199,16 @@ def _entry_country_name(obs: Observation) -> str | None:
 
 # -- structured fields beat text guessing ---------------------------------------------------------
 
-def apply_official(cls: Classification, advisory: Any, *, region_name: str | None = None) -> Classification:
+def apply_official(cls: Classification, advisory: OfficialAdvisory | None, *,
+                   region_name: str | None = None) -> Classification:
     """The classification with the issuer's country first and its level as the severity."""
-    if not isinstance(advisory, dict):
+    if advisory is None:
         return cls
     from monitor.official.scale import severity_of
 
     update: dict[str, Any] = {}
-    country = advisory.get("country")
-    if isinstance(country, str) and country:
+    country = advisory.country
+    if country:
         update["countries"] = [country, *(c for c in cls.countries if c != country)]
         if not any(r.id == country for r in cls.regions):
             hit = RegionHit(id=country, name=region_name or country, kind="country", country=country, role="primary",
@@ -214,7 +217,7 @@ def apply_official(cls: Classification, advisory: Any, *, region_name: str | Non
         else:
             update["regions"] = [r.model_copy(update={"role": "primary"}) if r.id == country else r
                                  for r in cls.regions]
-    severity = severity_of(advisory.get("level") if isinstance(advisory.get("level"), int) else None)
+    severity = severity_of(advisory.level)
     if severity is not None:
         update["severity"] = severity
         update["severity_evidence"] = []

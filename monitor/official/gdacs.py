@@ -12,11 +12,11 @@ from __future__ import annotations
 import httpx
 
 from monitor.config import GdacsSource
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.official import countries
-from monitor.official.fetch import parse_in_thread
-from monitor.official.scale import GDACS_LEVELS, Advisory
-from monitor.sources.feeds import FetchResult, fetch_feed
+from monitor.official.fetch import as_feed_source, parse_in_thread
+from monitor.official.scale import GDACS_LEVELS, advisory
+from monitor.sources.feeds import fetch_feed
 
 EVENT_TYPES = {"EQ": "earthquake", "TC": "tropical cyclone", "FL": "flood", "VO": "volcano", "DR": "drought",
                "WF": "wildfire", "TS": "tsunami"}
@@ -24,31 +24,30 @@ EVENT_TYPES = {"EQ": "earthquake", "TC": "tropical cyclone", "FL": "flood", "VO"
 
 def _episode(entry: RawEntry) -> int:
     try:
-        return int(str(entry.extra.get("gdacs_episodeid") or 0))
+        return int(entry.extra.gdacs.episode_id or 0)
     except ValueError:
         return 0
 
 
 def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
-    """Entries keyed by event, with ``extra["advisory"]``; the latest episode of each event."""
+    """Entries keyed by event, with ``extra.advisory``; the latest episode of each event."""
     latest: dict[str, RawEntry] = {}
     order: list[str] = []
     for entry in entries:
-        kind = str(entry.extra.get("gdacs_eventtype") or "").strip().upper()
-        event = str(entry.extra.get("gdacs_eventid") or "").strip()
-        key = f"{kind}{event}" if kind and event else (entry.guid or entry.link or entry.title)
+        event = entry.extra.gdacs
+        kind = event.event_type.strip().upper()
+        key = f"{kind}{event.event_id.strip()}" if kind and event.event_id.strip() else (
+            entry.guid or entry.link or entry.title)
         update: dict[str, object] = {"guid": key}
-        level = GDACS_LEVELS.get(str(entry.extra.get("gdacs_alertlevel") or "").strip().lower())
+        level = GDACS_LEVELS.get(event.alert_level.strip().lower())
         if level is not None:
-            iso3 = str(entry.extra.get("gdacs_iso3") or "").strip()
-            country = countries.from_iso3(iso3) if iso3 else None
-            if country is None and entry.extra.get("gdacs_country"):
-                country = countries.from_name(str(entry.extra["gdacs_country"]).split(",")[0])
-            colour = str(entry.extra["gdacs_alertlevel"]).strip().title()
-            label = f"{colour} {EVENT_TYPES.get(kind, kind.lower())} alert"
+            country = countries.from_iso3(event.iso3.strip()) if event.iso3.strip() else None
+            if country is None and event.country:
+                country = countries.from_name(event.country.split(",")[0])
+            label = f"{event.alert_level.strip().title()} {EVENT_TYPES.get(kind, kind.lower())} alert"
             # A hazard concerns an area, not a whole country: parts is always true here.
-            adv = Advisory(issuer, country, level, True, label, "event")
-            update["extra"] = {**entry.extra, "advisory": adv.as_extra()}
+            adv = advisory(issuer, country, level, True, label, "event")
+            update["extra"] = entry.extra.model_copy(update={"advisory": adv})
         annotated = entry.model_copy(update=update)
         if key not in latest:
             order.append(key)
@@ -59,12 +58,10 @@ def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
 
 
 async def fetch(source: GdacsSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     plain = as_feed_source(source)
     result = await fetch_feed(plain, client, etag=etag, last_modified=last_modified)
     entries = await parse_in_thread(plain, annotate, result.entries, source.name)
-    return FetchResult(entries, not_modified=result.not_modified, etag=result.etag,
+    return PollResult(entries, not_modified=result.not_modified, etag=result.etag,
                        last_modified=result.last_modified, warnings=result.warnings,
                        permanent_url=result.permanent_url, gone=result.gone)

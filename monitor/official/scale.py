@@ -1,6 +1,6 @@
 """Official sources: the structured advisory fields and the one normalised 1-4 scale.
 
-Every official entry carries ``extra["advisory"]``::
+Every official entry carries ``extra.advisory`` (``monitor.models.OfficialAdvisory``), stored as::
 
     {"issuer": <source name>, "country": ISO alpha-2, "level": 1-4, "parts": bool,
      "label": <the issuer's own words>, "scope": "country" | "event"}
@@ -30,10 +30,10 @@ Mappings (the README documents them for users):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
-from monitor.models import Severity
+from monitor.models import OfficialAdvisory, Severity
 
 LEVEL_SEVERITY = {1: Severity.low, 2: Severity.medium, 3: Severity.high, 4: Severity.critical}
 
@@ -65,25 +65,12 @@ GDACS_LEVELS = {"green": 1, "orange": 3, "red": 4}
 CAP_LEVELS = {"minor": 1, "moderate": 2, "severe": 3, "extreme": 4}
 
 
-@dataclass(frozen=True)
-class Advisory:
-    """One issuer's structured statement about one country (or one hazard in it)."""
-
-    issuer: str
-    country: str | None
-    level: int | None
-    parts: bool
-    label: str
-    scope: Literal["country", "event"] = "country"
-    # Further countries the same advisory covers (US "French West Indies").
-    also: tuple[str, ...] = field(default_factory=tuple)
-
-    def as_extra(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"issuer": self.issuer, "country": self.country, "level": self.level,
-                                "parts": self.parts, "label": self.label, "scope": self.scope}
-        if self.also:
-            data["also"] = list(self.also)
-        return data
+def advisory(issuer: str, country: str | None, level: int | None, parts: bool, label: str,
+             scope: Literal["country", "event"] = "country", also: Sequence[str] = ()) -> OfficialAdvisory:
+    """One issuer's structured statement about one country (or one hazard in it), as every preset
+    writes it: the scope always stated, further countries only when there are some."""
+    return OfficialAdvisory(issuer=issuer, country=country, level=level, parts=parts, label=label, scope=scope,
+                            also=list(also) or None)
 
 
 def us_level(text: str) -> int | None:

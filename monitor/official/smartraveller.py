@@ -18,11 +18,10 @@ import httpx
 
 from monitor.config import SmartravellerSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import ItemExtra, PollResult, RawEntry
 from monitor.official import countries
 from monitor.official.fetch import fetch_json_entries
-from monitor.official.scale import SMARTRAVELLER_LABELS, Advisory, smartraveller_level
-from monitor.sources.feeds import FetchResult
+from monitor.official.scale import SMARTRAVELLER_LABELS, advisory, smartraveller_level
 
 SITE = "https://www.smartraveller.gov.au"
 _LEVEL_WORDS = re.compile("|".join(re.escape(k) for k in SMARTRAVELLER_LABELS), re.IGNORECASE)
@@ -55,12 +54,12 @@ def _entry(issuer: str, name: str, code: str | None, level: int, label: str, reg
     if not code:
         return None
     plain_regional = _TAGS.sub(" ", regional)
-    adv = Advisory(issuer, code, level, _stricter_parts(plain_regional, level), label)
+    adv = advisory(issuer, code, level, _stricter_parts(plain_regional, level), label)
     if link and link.startswith("/"):
         link = SITE + link
     return RawEntry(source=issuer, guid=f"smartraveller:{code}", link=link, title=f"{name} - {label}",
                     body=body or f"<p>{label}.</p>", body_is_html=True, published=published,
-                    categories=[label], extra={"advisory": adv.as_extra()})
+                    categories=[label], extra=ItemExtra(advisory=adv))
 
 
 def parse(issuer: str, data: Any) -> list[RawEntry]:
@@ -95,5 +94,5 @@ def parse(issuer: str, data: Any) -> list[RawEntry]:
 
 
 async def fetch(source: SmartravellerSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
+                last_modified: str | None) -> PollResult:
     return await fetch_json_entries(source, client, etag=etag, last_modified=last_modified, parser=parse)

@@ -22,11 +22,11 @@ import httpx
 
 from monitor.config import UsStateDeptSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import ItemExtra, OfficialAdvisory, PollResult, RawEntry
 from monitor.official import countries
-from monitor.official.fetch import Document, fetch_document, load_json, parse_in_thread
-from monitor.official.scale import Advisory, us_level
-from monitor.sources.feeds import FetchResult, fetch_feed
+from monitor.official.fetch import Document, as_feed_source, fetch_document, load_json, parse_in_thread
+from monitor.official.scale import advisory, us_level
+from monitor.sources.feeds import fetch_feed
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def resolve_country(name: str, tag: str | None) -> tuple[str | None, tuple[str, 
     return None, ()
 
 
-def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body: str) -> Advisory | None:
+def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body: str) -> OfficialAdvisory | None:
     """The structured advisory of one US item, or None (e.g. "Worldwide Caution")."""
     level = us_level(level_text) or us_level(title)
     if level is None:
@@ -74,18 +74,18 @@ def advisory_of(issuer: str, title: str, level_text: str, tag: str | None, body:
     if level < 4:
         parts = bool(_PARTS.search(body)) or (level == 2 and bool(_RECONSIDER.search(body)))
     label = level_text.strip() or title.split(" - ", 1)[-1].strip()
-    return Advisory(issuer, country, level, parts, label, "country", also)
+    return advisory(issuer, country, level, parts, label, "country", also)
 
 
 def annotate(entries: list[RawEntry], issuer: str) -> list[RawEntry]:
-    """RSS entries with ``extra["advisory"]`` set where the entry states a level."""
+    """RSS entries with ``extra.advisory`` set where the entry states a level."""
     out = []
     for entry in entries:
         domains = entry.category_domains
         adv = advisory_of(issuer, entry.title, domains.get("Threat-Level", ""), domains.get("Country-Tag"),
                           entry.body)
         out.append(entry if adv is None else
-                   entry.model_copy(update={"extra": {**entry.extra, "advisory": adv.as_extra()}}))
+                   entry.model_copy(update={"extra": entry.extra.model_copy(update={"advisory": adv})}))
     return out
 
 
@@ -116,19 +116,16 @@ def parse_api(issuer: str, data: Any) -> list[RawEntry]:
         link = raw_link if isinstance(raw_link, str) else None
         level_text = title.split(" - ", 1)[1] if " - " in title else ""
         adv = advisory_of(issuer, title, level_text, tag, body)
-        extra: dict[str, Any] = {"advisory": adv.as_extra()} if adv else {}
         entries.append(RawEntry(
             source=issuer, guid=link or (str(row["id"]) if row.get("id") else None), link=link, title=title,
             body=body, body_is_html=True, published=_date(row.get("Published")),
             updated=_date(row.get("Updated")), category_domains={"Country-Tag": tag} if tag else {},
-            categories=[level_text] if level_text else [], extra=extra))
+            categories=[level_text] if level_text else [], extra=ItemExtra(advisory=adv)))
     return entries
 
 
 async def fetch(source: UsStateDeptSource, client: httpx.AsyncClient, *, etag: str | None,
-                last_modified: str | None) -> FetchResult:
-    from monitor.official import as_feed_source
-
+                last_modified: str | None) -> PollResult:
     try:
         result = await fetch_feed(as_feed_source(source), client, etag=etag, last_modified=last_modified)
     except SourceError as exc:
@@ -141,19 +138,17 @@ async def fetch(source: UsStateDeptSource, client: httpx.AsyncClient, *, etag: s
             raise SourceError(source.name, f"{exc.reason}; the JSON API fallback failed too: {api_exc.reason}",
                               exc.hint) from exc
     entries = await parse_in_thread(as_feed_source(source), annotate, result.entries, source.name)
-    return FetchResult(entries, not_modified=result.not_modified, etag=result.etag,
+    return PollResult(entries, not_modified=result.not_modified, etag=result.etag,
                        last_modified=result.last_modified, warnings=result.warnings,
                        permanent_url=result.permanent_url, gone=result.gone)
 
 
-async def _fetch_api(source: UsStateDeptSource, client: httpx.AsyncClient) -> FetchResult:
-    from monitor.official import as_feed_source
-
+async def _fetch_api(source: UsStateDeptSource, client: httpx.AsyncClient) -> PollResult:
     api = as_feed_source(source, url=source.fallback_url, json=True)
     doc = await fetch_document(api, client, etag=None, last_modified=None)
     if not isinstance(doc, Document):
-        return FetchResult([], warnings=["the JSON API fallback answered without a body"])
+        return PollResult([], warnings=["the JSON API fallback answered without a body"])
     data = load_json(source.name, doc)
     entries = await parse_in_thread(api, parse_api, source.name, data)
     # No validators kept: the next poll asks the RSS feed again, unconditionally.
-    return FetchResult(entries, warnings=["read from the JSON API: the RSS feed failed"])
+    return PollResult(entries, warnings=["read from the JSON API: the RSS feed failed"])

@@ -7,25 +7,31 @@ never fails the cycle.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.classify.engine import Engine, load_engine
-from monitor.config import AnySource, Config, FeedSource, FilesSource, OfficialSource
+from monitor.config import AnySource, Config
 from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher
 from monitor.errors import SourceError, StoreError
-from monitor.models import Classification, RawEntry
+from monitor.models import Classification, PollResult, RawEntry
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.sources.parsepool import ParsePool, cpu_workers
 from monitor.store import SourceState, Store
 from monitor.support.backoff import backoff
+
+if TYPE_CHECKING:
+    import httpx
+
+    from monitor.sources.poll import Source, SourceFactory
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,20 @@ class CycleReport:
     @property
     def failures(self) -> int:
         return sum(1 for s in self.sources if not s.ok)
+
+
+@functools.cache
+def _pollers() -> dict[str, SourceFactory]:
+    # Imported on first poll: the official presets bring lxml and the feed parser along.
+    from monitor.official import POLLERS as OFFICIAL_POLLERS
+    from monitor.sources.poll import POLLERS
+
+    return {**POLLERS, **OFFICIAL_POLLERS}
+
+
+def source_for(config: AnySource) -> Source:
+    """The poller of a configured source, chosen by its ``kind``."""
+    return _pollers()[config.kind](config)
 
 
 def indexed_regions(cls: Classification, ancestors: Callable[[str], set[str]]) -> list[str]:
@@ -150,7 +170,7 @@ class Pipeline:
 
     # -- ingest --------------------------------------------------------------------------------
     async def ingest(self, names: Sequence[str] | None = None, *, only_due: bool = False,
-                     client: Any = None) -> list[SourceReport]:
+                     client: httpx.AsyncClient | None = None) -> list[SourceReport]:
         """Poll the enabled sources (all of them, the named ones, or the due ones) and store what
         they bring. ``client``: an HTTP client the caller keeps (the daemon keeps one for its
         life: making one costs more than a poll); without it one is made for this call."""
@@ -159,12 +179,12 @@ class Pipeline:
         states = await self.in_worker(self.store.source_states, None if names is None else list(names))
         semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
         own_client = None
-        if client is None and any(isinstance(s, FeedSource | OfficialSource) for s in sources):
+        if client is None and any(source_for(s).fetched for s in sources):
             from monitor.sources.feeds import make_client
 
             client = own_client = make_client()
         try:
-            async def one(source: AnySource) -> tuple[Any, SourceReport, Any]:
+            async def one(source: AnySource) -> tuple[AnySource, SourceReport, PollResult | None]:
                 state = states.get(source.name) or SourceState(name=source.name)
                 if state.gone:
                     return source, SourceReport(source.name, skipped="the server said the feed is gone (410)"), None
@@ -187,30 +207,16 @@ class Pipeline:
         return reports
 
     async def _fetch(self, source: AnySource, state: SourceState,
-                     client: Any) -> tuple[SourceReport, Any]:
+                     client: httpx.AsyncClient | None) -> tuple[SourceReport, PollResult | None]:
         report = SourceReport(source.name)
         try:
-            if isinstance(source, FilesSource):
-                from monitor.sources.files import poll_files
-
-                result: Any = await asyncio.to_thread(poll_files, source)
-            else:
+            poller = source_for(source)
+            if poller.fetched:
                 from monitor.sources.parsepool import CURRENT_POOL
 
                 CURRENT_POOL.set(self.parse_pool())
-                fetch_source = source
-                if state.permanent_url:
-                    fetch_source = source.model_copy(update={"url": state.permanent_url})
-                if isinstance(fetch_source, OfficialSource):
-                    from monitor.official import fetch_official
-
-                    result = await fetch_official(fetch_source, client, etag=state.etag,
-                                                  last_modified=state.last_modified)
-                else:
-                    from monitor.sources.feeds import fetch_feed
-
-                    result = await fetch_feed(fetch_source, client, etag=state.etag,
-                                              last_modified=state.last_modified)
+            result = await poller.poll(client, etag=state.etag, last_modified=state.last_modified,
+                                       moved_to=state.permanent_url)
         except SourceError as exc:
             message = f"{exc.reason} (hint: {exc.hint})" if exc.hint else exc.reason
             return await self.in_worker(self._failed, source, state, report, message), None
@@ -218,8 +224,8 @@ class Pipeline:
             log.exception("unexpected error polling source %s", source.name)
             message = f"unexpected error: {exc.__class__.__name__}: {exc}"
             return await self.in_worker(self._failed, source, state, report, message), None
-        report.warnings = list(getattr(result, "warnings", []) or [])
-        report.not_modified = bool(getattr(result, "not_modified", False))
+        report.warnings = list(result.warnings)
+        report.not_modified = result.not_modified
         return report, result
 
     def _failed(self, source: AnySource, state: SourceState, report: SourceReport,
@@ -238,7 +244,7 @@ class Pipeline:
         report.error = message
         return report
 
-    def _store_poll(self, source: AnySource, report: SourceReport, result: Any,
+    def _store_poll(self, source: AnySource, report: SourceReport, result: PollResult,
                     state: SourceState) -> None:
         # ``state`` is the row read before the fetch: a source is never polled twice at once, and
         # only its own poll writes its row.
@@ -248,7 +254,8 @@ class Pipeline:
         state.consecutive_failures = 0
         state.last_error = None
         state.next_due = now + source.every
-        if isinstance(source, FeedSource | OfficialSource):
+        poller = source_for(source)
+        if poller.fetched:
             if result.etag or result.last_modified or not result.not_modified:
                 state.etag = result.etag
                 state.last_modified = result.last_modified
@@ -257,13 +264,13 @@ class Pipeline:
             state.gone = bool(result.gone)
         entries: list[RawEntry] = [] if report.not_modified else list(result.entries)
         levels = None
-        if isinstance(source, OfficialSource) and entries:
+        if poller.tracks_levels and entries:
             from monitor.official.changes import plan_levels
             from monitor.store import AdvisoryLevels
 
             # Level changes become items of this source, written in the poll's own transaction.
             changes, levels = plan_levels(AdvisoryLevels(self.store).current(source.name), entries, now,
-                                          source_kind=getattr(source, "kind", ""))
+                                          source_kind=source.kind)
             entries.extend(changes)
         write, counts = plan_poll(self.store, self.dedup_index(), entries, state, self.boilerplate, now,
                                   self.config.dedup.shingle_words)
@@ -297,11 +304,11 @@ class Pipeline:
             for item in pending:
                 cls = engine.classify(item.title, item.text).model_copy(
                     update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
-                if "advisory" in item.extra:
+                if item.extra.advisory is not None:
                     # Official items: the issuer's country and level beat what the text suggests.
                     from monitor.official.changes import apply_official
 
-                    cls = apply_official(cls, item.extra["advisory"])
+                    cls = apply_official(cls, item.extra.advisory)
                 results.append((cls, indexed_regions(cls, engine.ancestors)))
             total += self.store.save_classifications(results, only_pending=True)
 

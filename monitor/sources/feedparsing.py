@@ -22,7 +22,7 @@ from typing import Any
 import feedparser
 
 from monitor.errors import SourceError
-from monitor.models import GeoPoint, RawEntry
+from monitor.models import GeoPoint, ItemExtra, RawEntry
 from monitor.sources.charset import repair_charset
 from monitor.sources.xmlguard import AUTHOR_TEXT_MAX, cap_author_fields, screen_doctype
 
@@ -179,7 +179,7 @@ def _raw_entry(source: str, entry: Any) -> RawEntry:
         categories=categories,
         category_domains=domains,
         points=points,
-        extra=extra,
+        extra=ItemExtra.from_json(extra),
     )
 
 

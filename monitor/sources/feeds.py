@@ -17,7 +17,7 @@ import asyncio
 import email.utils
 import logging
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,11 +28,12 @@ import httpx
 from monitor import __version__
 from monitor.config import FeedSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import PollResult
 from monitor.sources.feedparsing import parse_feed
 from monitor.sources.parsepool import CURRENT_POOL, ParseBudgetExceeded, ParsePool, WorkerDied
 
-__all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch_feed", "make_client", "parse_feed"]
+__all__ = ["MAX_REDIRECTS", "USER_AGENT", "Body", "FetchResult", "PollResult", "fetch_body", "fetch_feed",
+           "make_client", "parse_feed"]
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,8 @@ _STATUS_HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class FetchResult:
-    entries: list[RawEntry]
-    not_modified: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    permanent_url: str | None = None
-    gone: bool = False
+# The name this module gave a poll's result before every source kind shared one.
+FetchResult = PollResult
 
 
 def make_client(*, max_connections: int = 32) -> httpx.AsyncClient:
@@ -74,7 +68,9 @@ def make_client(*, max_connections: int = 32) -> httpx.AsyncClient:
 
 
 @dataclass
-class _Body:
+class Body:
+    """A fetched body, cut at the source's ``max_bytes`` (``truncated`` then says so)."""
+
     data: bytes
     truncated: bool
     url: str
@@ -96,7 +92,7 @@ def _local_path(source: FeedSource) -> Path | None:
     return None
 
 
-def _read_local(source: FeedSource, path: Path, etag: str | None) -> _Body | FetchResult:
+def _read_local(source: FeedSource, path: Path, etag: str | None) -> Body | PollResult:
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
@@ -105,7 +101,7 @@ def _read_local(source: FeedSource, path: Path, etag: str | None) -> _Body | Fet
         validator = f'"file-{st.st_mtime_ns:x}-{st.st_size:x}"'
         modified = email.utils.format_datetime(datetime.fromtimestamp(st.st_mtime, UTC), usegmt=True)
         if etag == validator:
-            return FetchResult([], not_modified=True, etag=validator, last_modified=modified)
+            return PollResult([], not_modified=True, etag=validator, last_modified=modified)
         with path.open("rb") as f:
             data = f.read(source.max_bytes + 1)
     except FileNotFoundError as exc:
@@ -115,7 +111,7 @@ def _read_local(source: FeedSource, path: Path, etag: str | None) -> _Body | Fet
     except OSError as exc:
         raise SourceError(source.name, f"cannot read {path}: {exc.strerror or exc}") from exc
     truncated = len(data) > source.max_bytes
-    return _Body(data[: source.max_bytes], truncated, str(path), {}, validator, modified, None)
+    return Body(data[: source.max_bytes], truncated, str(path), {}, validator, modified, None)
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
@@ -133,7 +129,7 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]
 
 async def _get(
     source: FeedSource, client: httpx.AsyncClient, etag: str | None, last_modified: str | None
-) -> _Body | FetchResult:
+) -> Body | PollResult:
     seconds = source.timeout.total_seconds()
     timeout = httpx.Timeout(seconds, connect=min(seconds, 10.0))
     headers = dict(source.headers)
@@ -164,12 +160,12 @@ async def _get(
                 chain.append(target)
                 continue
             if status == 304:
-                return FetchResult(
+                return PollResult(
                     [], not_modified=True, etag=response.headers.get("etag") or etag,
                     last_modified=response.headers.get("last-modified") or last_modified, permanent_url=moved,
                 )
             if status == 410:
-                return FetchResult([], gone=True, permanent_url=moved)
+                return PollResult([], gone=True, permanent_url=moved)
             if status >= 400 or not 200 <= status < 300:
                 reason = response.reason_phrase or ""
                 retry = response.headers.get("retry-after")
@@ -180,7 +176,7 @@ async def _get(
                                       else None),
                 )
             data, truncated = await _read_capped(response, source.max_bytes)
-            return _Body(data, truncated, str(response.url), dict(response.headers),
+            return Body(data, truncated, str(response.url), dict(response.headers),
                          response.headers.get("etag"), response.headers.get("last-modified"), moved)
     raise SourceError(
         source.name, f"more than {MAX_REDIRECTS} redirects: {' -> '.join(chain)}",
@@ -205,22 +201,19 @@ def _transport_error(source: FeedSource, exc: httpx.HTTPError | httpx.InvalidURL
     return SourceError(source.name, f"HTTP transfer from {where} failed: {type(exc).__name__}: {exc}")
 
 
-async def fetch_feed(
+async def fetch_body(
     source: FeedSource, client: httpx.AsyncClient, *, etag: str | None, last_modified: str | None,
-    pool: ParsePool | None = None,
-) -> FetchResult:
-    """Fetch and parse one feed. Raises SourceError, with a specific message, on any failure.
-
-    With a ``pool`` the parse runs in a worker process that is killed past the budget; without
-    one (tools, tests) it runs in a thread that cannot be stopped."""
+) -> Body | PollResult:
+    """Fetch one body under the source's policy (deadline, size cap, redirects, conditional GET);
+    a PollResult without entries when not modified or gone. Raises SourceError on any failure.
+    Official sources fetch their JSON and CAP documents through it too."""
     deadline = source.timeout.total_seconds()
     try:
         async with asyncio.timeout(deadline):
             path = _local_path(source)
             if path is not None:
-                got = await asyncio.to_thread(_read_local, source, path, etag)
-            else:
-                got = await _get(source, client, etag, last_modified)
+                return await asyncio.to_thread(_read_local, source, path, etag)
+            return await _get(source, client, etag, last_modified)
     except TimeoutError as exc:
         raise SourceError(
             source.name, f"no complete response within {deadline:g}s from {source.url}",
@@ -230,7 +223,18 @@ async def fetch_feed(
         raise _transport_error(source, exc) from exc  # raised before any request, outside HTTPError
     except httpx.HTTPError as exc:
         raise _transport_error(source, exc) from exc
-    if isinstance(got, FetchResult):
+
+
+async def fetch_feed(
+    source: FeedSource, client: httpx.AsyncClient, *, etag: str | None, last_modified: str | None,
+    pool: ParsePool | None = None,
+) -> PollResult:
+    """Fetch and parse one feed. Raises SourceError, with a specific message, on any failure.
+
+    With a ``pool`` the parse runs in a worker process that is killed past the budget; without
+    one (tools, tests) it runs in a thread that cannot be stopped."""
+    got = await fetch_body(source, client, etag=etag, last_modified=last_modified)
+    if isinstance(got, PollResult):
         log.debug("%s: %s", source.name, "not modified" if got.not_modified else "gone (410)")
         return got
     budget = source.parse_timeout.total_seconds()
@@ -253,6 +257,6 @@ async def fetch_feed(
                           "it may be hostile (an entity bomb) or corrupt") from exc
     for warning in warnings:
         log.debug("%s: %s", source.name, warning)
-    return FetchResult(entries, etag=got.etag, last_modified=got.last_modified, warnings=warnings,
+    return PollResult(entries, etag=got.etag, last_modified=got.last_modified, warnings=warnings,
                        permanent_url=got.permanent_url)
 

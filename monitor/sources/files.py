@@ -8,23 +8,16 @@ from their text or mtime: they count from when they were first stored.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config import FilesSource
 from monitor.errors import SourceError
-from monitor.models import RawEntry
+from monitor.models import PollResult, RawEntry
 from monitor.sources.extract import html_to_text
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-@dataclass
-class FilesResult:
-    entries: list[RawEntry] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def split_article(text: str) -> tuple[str, str]:
@@ -48,13 +41,13 @@ def read_article(path: Path) -> tuple[str, str]:
     return split_article(text)
 
 
-def poll_files(source: FilesSource) -> FilesResult:
+def poll_files(source: FilesSource) -> PollResult:
     """Every article in the folder; unreadable files are warnings, a missing folder an error."""
     folder = Path(source.path)
     if not folder.is_dir():
         raise SourceError(source.name, f"folder {folder} does not exist or is not a folder",
                           hint="check the source's `path:` (relative paths resolve against the config file)")
-    result = FilesResult()
+    result = PollResult([])
     wanted = {ext.lower() for ext in source.extensions}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in wanted or path.name.startswith("."):

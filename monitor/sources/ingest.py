@@ -98,7 +98,7 @@ def to_item(entry: RawEntry, boilerplate: Boilerplate | None, now: datetime) -> 
         url=entry.link, title=title, text=text, published=entry.published, first_seen=now,
         updated_at=entry.updated, author=entry.author, categories=list(entry.categories),
         category_domains=dict(entry.category_domains), points=list(entry.points), content_hash=digest,
-        extra=dict(entry.extra),
+        extra=entry.extra,
     )
     return item, bool(entry.guid or entry.link) and entry.path is None
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from monitor.models import ItemExtra
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,22 @@ _KM_PER_DEG_LAT = math.pi * EARTH_KM / 180
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+    """Great-circle distance in km: ``haversine_np`` for one pair, so that a distance measured
+    one at a time and the same distance measured in bulk are the same float."""
+    return float(haversine_np(lat1, lon1, lat2, lon2))
+
+
+def haversine_np(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle distances in km, element-wise over numpy arrays (or numbers)."""
+    import numpy as np
+
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    # Squares as products: on arrays ``** 2`` is a product too, but on one number numpy calls pow(),
+    # which rounds differently now and then, and one pair must measure as it does in bulk.
+    sin_dp, sin_dl = np.sin(dp / 2), np.sin(dl / 2)
+    a = sin_dp * sin_dp + np.cos(p1) * np.cos(p2) * (sin_dl * sin_dl)
+    return 2 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +120,7 @@ def _floats(values: Iterable[Any]) -> list[float] | None:
     return out if all(math.isfinite(v) for v in out) else None
 
 
-def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Shape]:
+def item_shapes(points: Sequence[Any], extra: ItemExtra | Mapping[str, Any] | None) -> list[Shape]:
     """Every shape an item carries: its points, CAP polygons and circles, GeoRSS geometry, GDACS bbox.
 
     ``points`` hold ``.lat``/``.lon`` (GeoPoint) or dicts as stored. Malformed parts are skipped:
@@ -117,13 +130,17 @@ def item_shapes(points: Sequence[Any], extra: dict[str, Any] | None) -> list[Sha
     return [*(Circle(lat, lon) for lat, lon in located), *shapes]
 
 
-def item_geometry(points: Sequence[Any], extra: dict[str, Any] | None
+def item_geometry(points: Sequence[Any], extra: ItemExtra | Mapping[str, Any] | None
                   ) -> tuple[list[tuple[float, float]], list[Shape]]:
     """``item_shapes`` as (lat, lon) of its points, and its other shapes: points are the common
-    case, and the site locator measures them by thousands at once."""
+    case, and the site locator measures them by thousands at once.
+
+    Shapes are read from the JSON of ``extra`` (the site locator gets its shape keys straight from
+    the store), leniently: a stored shape is not trusted to be well formed, and a malformed part
+    (which the typed model leaves untyped) still gives whatever shapes it holds."""
     located = [ok for ok in map(_point, points) if ok is not None]
     shapes: list[Shape] = []
-    extra = extra if isinstance(extra, dict) else {}
+    extra = extra.to_json() if isinstance(extra, ItemExtra) else extra if isinstance(extra, Mapping) else {}
     cap = extra.get("cap")
     for area in (cap.get("areas") or []) if isinstance(cap, dict) else []:
         if isinstance(area, dict):
@@ -381,7 +398,7 @@ class CircleIndex:
         # Each point's run of the sorted (cell, circle) table, laid end to end.
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         circle = arrays.circle[np.repeat(starts, counts) + offsets]
-        km = _haversine_np(lat[point], lon[point], arrays.lat[circle], arrays.lon[circle])
+        km = haversine_np(lat[point], lon[point], arrays.lat[circle], arrays.lon[circle])
         inside = km <= arrays.radius[circle]
         keys = arrays.keys
         return [(p, keys[c], d) for p, c, d in zip(point[inside].tolist(), circle[inside].tolist(),
@@ -437,16 +454,6 @@ class _GridArrays:
     lat: Any
     lon: Any
     radius: Any
-
-
-def _haversine_np(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """haversine_km over arrays, step for step (the same floating-point results)."""
-    import numpy as np
-
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
 def _wrap(lon: float) -> float:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alerts import ItemFacts
 from monitor.config import SiteSpec
+from monitor.models import ItemFacts
 from monitor.travel.geo import Circle, CircleIndex, Polygon, Shape, item_geometry, region_points
 
 log = logging.getLogger(__name__)

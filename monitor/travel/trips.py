@@ -191,14 +191,16 @@ def resolve_location(text: str, resolver: Any) -> str:
     specific part that lies in the country named); ValueError naming the text when none fits."""
     if resolver is None:
         return text
+    from monitor.classify.gazetteer import RegionLookupError  # loaded with the resolver it comes from
+
     found = list(resolver.resolve(text))
     if len({r.id for r in found}) == 1:
         return str(found[0].id)
     if found and hasattr(resolver, "lookup"):
         try:
             return str(resolver.lookup(text).id)
-        except Exception:  # RegionLookupError: ambiguous alone; the comma parts may settle it
-            pass
+        except RegionLookupError as exc:
+            log.debug("trip place %r is ambiguous alone (%s); trying its comma-separated parts", text, exc)
     parts = [p.strip() for p in text.split(",") if p.strip()]
     country = None
     for part in reversed(parts):

@@ -16,7 +16,17 @@ import pytest
 from monitor.config import AlertRule, FileTarget
 from monitor.digest import render, safe_url, sanitize_html, snippet
 from monitor.errors import ConfigError
-from monitor.models import Classification, Digest, DigestEntry, Evidence, Item, RegionHit, Severity, ThreatHit
+from monitor.models import (
+    Classification,
+    Digest,
+    DigestEntry,
+    Evidence,
+    Item,
+    ItemExtra,
+    RegionHit,
+    Severity,
+    ThreatHit,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -233,7 +243,7 @@ def test_user_template_folder_overrides_and_runs_sandboxed(tmp_path: Path) -> No
         "{{ e.item.extra.get('html', '')|sanitize_html }}{% endfor %}{% endfor %}{% endfor %}</p>\n")
     digest = hostile_digest()
     bad = digest.entries[0]
-    item = bad.item.model_copy(update={"extra": {"html": "<b>kept</b><script>x()</script>"}})
+    item = bad.item.model_copy(update={"extra": ItemExtra.from_json({"html": "<b>kept</b><script>x()</script>"})})
     digest = digest.model_copy(update={"entries": [bad.model_copy(update={"item": item})]})
     rendered = render(digest, alert(), templates=tmp_path)
     assert rendered.text == f"{rendered.subject}|Azerbaijan;"  # trim_blocks ate the last newline

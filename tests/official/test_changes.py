@@ -11,7 +11,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import parse_config
-from monitor.models import Classification, RawEntry, RegionHit, Severity
+from monitor.models import Classification, OfficialAdvisory, RawEntry, RegionHit, Severity
 from monitor.official.changes import Observation, apply_official, detect, observations, plan_levels
 from monitor.service.pipeline import Pipeline
 from monitor.store import AdvisoryLevels, LevelRow, Store
@@ -75,7 +75,7 @@ def test_structured_fields_beat_text_guessing():
     cls = Classification(countries=["AM", "AZ"], severity=Severity.medium, regions=[
         RegionHit(id="AM", name="Armenia", kind="country", role="primary", score=5),
         RegionHit(id="nagorno-karabakh", name="Nagorno-Karabakh", kind="region", country="AZ", score=2)])
-    out = apply_official(cls, {"country": "AZ", "level": 4})
+    out = apply_official(cls, OfficialAdvisory(issuer="us", country="AZ", level=4, parts=False, label="Level 4"))
     assert out.countries == ["AZ", "AM"] and out.severity is Severity.critical
     assert out.regions[0].id == "AZ" and out.regions[0].role == "primary"
     assert any(r.id == "nagorno-karabakh" for r in out.regions)
@@ -193,7 +193,7 @@ def test_digest_shows_issuer_level_badge_and_old_to_new():
     change = made[0]
     item = Item(id="c1", source="us", title="Azerbaijan: US level raised from 3 to 4", text="text", published=NOW,
                 first_seen=NOW, content_hash="h", extra=change.extra)
-    cls = apply_official(Classification(), change.extra["advisory"], region_name="Azerbaijan")
+    cls = apply_official(Classification(), change.extra.advisory, region_name="Azerbaijan")
     digest = Digest(id="d1", alert="raised", created_at=NOW, entries=[DigestEntry(item=item, classification=cls)])
     rule = AlertRule(name="raised", deliver=[FileTarget(kind="file", path=_Path("/tmp/unused"))])
     rendered = render(digest, rule)

@@ -6,7 +6,7 @@ import pytest
 
 from monitor.models import Severity
 from monitor.official import countries
-from monitor.official.scale import Advisory, fcdo_level, severity_of, smartraveller_level, us_level
+from monitor.official.scale import advisory, fcdo_level, severity_of, smartraveller_level, us_level
 
 
 @pytest.mark.parametrize(("fips", "iso"), [("CH", "CN"), ("SG", "SN"), ("UK", "GB"), ("AJ", "AZ"), ("KV", "XK"),
@@ -23,6 +23,21 @@ def test_fips_codes_become_iso(fips: str, iso: str) -> None:
 ])
 def test_names_become_iso(name: str, iso: str) -> None:
     assert countries.from_name(name) == iso
+
+
+def test_country_aliases_are_the_gazetteers() -> None:
+    # One list: every country alias in the shipped regions.yaml reads as its country, except where
+    # an ISO name says otherwise ("Congo" is the ISO short name of CG; the gazetteer means CD).
+    import yaml
+
+    from monitor.support.resources import shipped_rules_dir
+
+    data = yaml.safe_load((shipped_rules_dir() / "regions.yaml").read_text(encoding="utf-8"))
+    aliases = [(str(a), code) for code, spec in data["countries"].items() for a in (spec or {}).get("aliases") or ()]
+    assert len(aliases) > 100
+    wrong = {a: (code, countries.from_name(a)) for a, code in aliases if countries.from_name(a) != code}
+    assert wrong == {"Congo": ("CD", "CG")}
+    assert countries.from_name("Deutschland") == "DE" and countries.from_name("Brasil") == "BR"
 
 
 def test_unknown_names_and_codes_give_none() -> None:
@@ -53,6 +68,6 @@ def test_level_words_and_severity() -> None:
     assert smartraveller_level("Reconsider your need to travel") == 3
     assert smartraveller_level("No travel advice") is None
     assert [severity_of(n) for n in (1, 2, 3, 4)] == [Severity.low, Severity.medium, Severity.high, Severity.critical]
-    assert Advisory("us", "ML", 4, False, "Level 4: Do Not Travel").as_extra() == {
+    assert advisory("us", "ML", 4, False, "Level 4: Do Not Travel").to_json() == {
         "issuer": "us", "country": "ML", "level": 4, "parts": False, "label": "Level 4: Do Not Travel",
         "scope": "country"}

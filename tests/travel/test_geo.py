@@ -7,7 +7,15 @@ import random
 import pytest
 
 from monitor.models import GeoPoint
-from monitor.travel.geo import Circle, CircleIndex, Polygon, haversine_km, item_shapes, region_points
+from monitor.travel.geo import (
+    Circle,
+    CircleIndex,
+    Polygon,
+    haversine_km,
+    haversine_np,
+    item_shapes,
+    region_points,
+)
 
 OFFICE = (40.4093, 49.8671)
 ABSHERON = [[40.30, 49.70], [40.55, 49.70], [40.55, 50.05], [40.30, 50.05], [40.30, 49.70]]
@@ -20,6 +28,19 @@ def test_haversine_known_distances() -> None:
     assert round(haversine_km(40.25, 49.55, *OFFICE)) == 32
     # Across the antimeridian the short way round.
     assert haversine_km(0, 179.5, 0, -179.5) == pytest.approx(111.2, abs=0.5)
+
+
+def test_one_pair_measures_exactly_as_in_bulk() -> None:
+    # One haversine: a distance measured alone (sites, CAP circles) and in bulk (item points) is the
+    # same float, so an item on a site's edge is inside or outside whichever way it was measured.
+    import numpy as np
+
+    rng = random.Random(3)
+    pairs = [(rng.uniform(-90, 90), rng.uniform(-180, 180), rng.uniform(-90, 90), rng.uniform(-180, 180))
+             for _ in range(20_000)]
+    pairs += [(*OFFICE, *OFFICE), (0.0, 179.5, 0.0, -179.5), (89.9, 10.0, -89.9, -170.0)]
+    bulk = haversine_np(*(np.array(column) for column in zip(*pairs, strict=True))).tolist()
+    assert [haversine_km(*pair) for pair in pairs] == bulk
 
 
 def test_polygon_inside_is_zero_and_outside_is_the_edge_distance() -> None:

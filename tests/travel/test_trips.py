@@ -3,6 +3,7 @@ per-file errors, the last good version of a broken file, and located config erro
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,13 @@ def test_locations_as_people_write_them(gaz: Any) -> None:
     assert resolve_location("Georgia", gaz) == "GE"
     with pytest.raises(ValueError, match="cannot resolve LOCATION 'Atlantis Resort, Narnia'"):
         resolve_location("Atlantis Resort, Narnia", gaz)
+
+
+def test_a_place_ambiguous_alone_is_logged_before_its_parts_are_tried(gaz: Any,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="monitor.travel.trips"), pytest.raises(ValueError):
+        resolve_location("San Jose", gaz)
+    assert "'San Jose' is ambiguous alone" in caplog.text
 
 
 def test_folder_loads_good_files_reports_bad_ones_and_keeps_the_last_good(tmp_path: Path, gaz: Any) -> None:
