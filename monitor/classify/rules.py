@@ -200,18 +200,3 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     return [value]
-
-
-def check_rules(rule_dirs: Sequence[Path] = ()) -> list[Problem]:
-    """Every problem in the shipped and user rules, with file:line; empty when all is well."""
-    from monitor.classify.engine import compile_rules
-    from monitor.classify.ruletests import load_cases
-
-    sources = read_rule_sources(rule_dirs)
-    compiled, problems = compile_rules(sources)
-    if compiled is not None:
-        known_threats = {t.id for t in compiled.taxonomy.types}
-        _cases, case_problems, _skipped = load_cases(sources.test_dirs, known_threats,
-                                                     set(compiled.gazetteer.regions))
-        problems += case_problems
-    return problems

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.classify.compiled import compile_rules
+from monitor.classify.engine import Engine, load_engine
 from monitor.classify.rules import LineDict, RuleFile, _LineLoader, as_list, read_rule_sources
 from monitor.errors import Problem
 from monitor.models import Severity
@@ -180,7 +182,7 @@ def _check_expect(rf: RuleFile, items: Any, i: int, cid: str, expect: Any, threa
     return out
 
 
-def run_case(engine: Any, case: Case) -> CaseResult:
+def run_case(engine: Engine, case: Case) -> CaseResult:
     data = engine.analyse(case.title, case.text)
     countries: list[str] = data["countries"]
     threats = [t["type"] for t in data["threats"]]
@@ -212,8 +214,6 @@ def run_case(engine: Any, case: Case) -> CaseResult:
 
 def run_rule_tests(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> RuleTestReport:
     """Run every case of the shipped and the user's ``tests/`` folders against the rules."""
-    from monitor.classify.engine import load_engine
-
     engine = load_engine(rule_dirs, cache_dir)
     sources = read_rule_sources(rule_dirs)
     cases, problems, skipped = load_cases(sources.test_dirs, set(engine.threat_types),
@@ -239,3 +239,16 @@ def run_rule_tests(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None
             counts["severity_ok"] = counts.get("severity_ok", 0) + (result.severity in
                                                                      [str(s) for s in as_list(exp["severity"])])
     return report
+
+
+def check_rules(rule_dirs: Sequence[Path] = ()) -> list[Problem]:
+    """Every problem in the shipped and user rules and their test cases, with file:line; empty when
+    all is well."""
+    sources = read_rule_sources(rule_dirs)
+    compiled, problems = compile_rules(sources)
+    if compiled is not None:
+        known_threats = {t.id for t in compiled.taxonomy.types}
+        _cases, case_problems, _skipped = load_cases(sources.test_dirs, known_threats,
+                                                     set(compiled.gazetteer.regions))
+        problems += case_problems
+    return problems

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.classify.rules import check_rules, rules_version
-from monitor.classify.ruletests import run_rule_tests
+from monitor.classify.rules import rules_version
+from monitor.classify.ruletests import check_rules, run_rule_tests
 
 
 def test_shipped_rules_are_clean() -> None:
