@@ -20,9 +20,10 @@ from typing import Any
 
 from monitor.classify.fold import scan_form, scan_key
 from monitor.classify.gazetteer import DEMONYM, PEOPLE, Gazetteer, NameCandidate, build_gazetteer, owner_of
-from monitor.classify.rules import RuleSources, as_list, line_of, read_rule_sources, rules_version
+from monitor.classify.rules import RuleSources, as_list, read_rule_sources, rules_version
 from monitor.classify.threats import Taxonomy, TermEntry, build_taxonomy
 from monitor.errors import Problem, RuleError
+from monitor.support.yamlpos import line_of
 
 log = logging.getLogger(__name__)
 
