@@ -279,7 +279,7 @@ class Pipeline:
     # -- classify ------------------------------------------------------------------------------
     def classification_engine(self) -> Any:
         if self._engine is None:
-            from monitor.classify.engine import load_engine
+            from monitor.classify import load_engine
 
             self._engine = load_engine(self.config.rules)
             _settle_heap()
