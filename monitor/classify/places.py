@@ -57,8 +57,10 @@ _FUNCTION_WORDS = frozenset(
 
 
 class Mention:
-    __slots__ = ("actor", "agent", "cands", "end", "initial", "mission", "owner", "people", "prep", "region", "sent",
-                 "start", "weak", "weight")
+    """One place name in a text, as its context reads it; ``region`` is set when it is resolved."""
+
+    __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "initial", "mission", "owner", "people", "prep",
+                 "region", "sent", "start", "weak", "weight")
 
     def __init__(self, start: int, end: int, cands: tuple[NameCandidate, ...], sent: int) -> None:
         self.start = start
@@ -71,26 +73,17 @@ class Mention:
         self.agent = False  # after "by": who acts ("brokered by Qatar")
         self.mission = False  # names a country's embassy or consulate, which stands abroad
         self.people = False
+        self.demonym = False  # every candidate is a nationality's adjective ("Azerbaijani")
+        self.flags = 0  # the union of the name's candidates' flags
         self.prep = False
         self.initial = False
         self.weak = False
         self.weight = 1.0
 
 
-
 def _title_is_title_case(title: str) -> bool:
     words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
-
-
-
-def _word_before(scan: str, s: int) -> tuple[int, int, str]:
-    """(end of the word before ``s``, the space before that word, the word)."""
-    j = s - 1
-    while j >= 0 and scan[j] == " ":
-        j -= 1
-    k = scan.rfind(" ", 0, j + 1)
-    return j, k, scan[k + 1:j + 1]
 
 
 class PlaceReader:
@@ -102,22 +95,23 @@ class PlaceReader:
         self._regions = compiled.gazetteer.order
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
+        self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
         """The place mentions of ``reading``, leftmost-longest, weighed and resolved to regions."""
         title_case = _title_is_title_case(reading.full[:reading.title_end])
         raw = reading.places
-        raw.sort(key=lambda h: (h[0], -h[1]))
+        raw.sort()
         last = -1
         mentions: list[Mention] = []
-        for s, e, place in raw:
+        for s, ne, place in raw:
             if s < last:
                 continue
-            last = e
+            last = e = -ne
             m = self._mention(reading, s, e, place, title_case, mentions)
             if m is not None:
-                m.weight = self._weight(m, reading, place, threat_sents)
                 mentions.append(m)
+        self._weigh(mentions, reading, threat_sents)
         return self._resolve(mentions)
 
     def _mention(self, reading: Reading, s: int, e: int, place: PlaceRecord, title_case: bool,
@@ -141,14 +135,23 @@ class PlaceReader:
                 return None
             filtered = True
         heading = s < reading.title_end and title_case  # a title in title case capitalises any word
-        j, k, prev = _word_before(scan, s)
-        if prev and not flags_any & (DEMONYM | PEOPLE) and self._names_other(full, s, j, k, prev,
-                                                                             s < reading.title_end, heading):
+        # The word before: a title or a given name makes this a person; a preposition a place.
+        j = s - 1
+        while j >= 0 and scan[j] == " ":
+            j -= 1
+        k = scan.rfind(" ", 0, j + 1)
+        prev = scan[k + 1:j + 1]
+        # (most words before a place are none of the words that make it a person's or another name)
+        if prev and prev in self._name_words and not flags_any & (DEMONYM | PEOPLE) and self._names_other(
+                full, s, j, k, prev, s < reading.title_end, heading):
             return None
-        after = self._name_after(full, e, cands, flags_any, heading)
-        if after is None:
-            return None
-        cands, subdivision, feature = after
+        subdivision = feature = False
+        # Only a capitalised word right after the name can change the reading.
+        if full[e + 1:e + 2].isupper() and not heading:
+            after = self._name_after(full, e, cands, flags_any)
+            if after is None:
+                return None
+            cands, subdivision, feature = after
         m = Mention(s, e, cands, bisect_right(reading.starts, s) - 1)
         m.owner = owner_of(cands, self._regions) if filtered or subdivision else owner
         i = s - 1
@@ -158,6 +161,8 @@ class PlaceReader:
         self._read_context(m, full, scan, prev, j, k, mentions)
         if all_people:
             m.people = True
+        m.demonym = all_demonym
+        m.flags = flags_any
         top = cands[0].flags
         m.weak = feature or bool(top & WEAK or (m.initial and top & (AMBIG | SUBDIV)))
         return m
@@ -174,13 +179,12 @@ class PlaceReader:
         compound = prev_cap and prev in c.compound_prefixes and not full[j + 1:s].strip()
         return compound and not heading  # "Old England", "Mount Salem": part of another name
 
-    def _name_after(self, full: str, e: int, cands: tuple[NameCandidate, ...], flags_any: int, heading: bool
+    def _name_after(self, full: str, e: int, cands: tuple[NameCandidate, ...], flags_any: int
                     ) -> tuple[tuple[NameCandidate, ...], bool, bool] | None:
         """(candidates, narrowed to a subdivision, part of a feature's name) as the capitalised word
         after the name ending at ``e`` reads it; None when that word makes it no place."""
-        # Only a capitalised word right after the name can change the reading.
-        nxt = _NEXT_WORD.match(full, e) if full[e + 1:e + 2].isupper() else None
-        if nxt is None or heading:
+        nxt = _NEXT_WORD.match(full, e)
+        if nxt is None:
             return cands, False, False
         regions = self._regions
         word = nxt.group(1).lower()
@@ -192,33 +196,35 @@ class PlaceReader:
             return None  # "Jordan Peterson", "March Pen": a person, or a longer unknown name
         return cands, False, word in _FEATURES and regions[cands[0].region].kind != "country"
 
-    def _weight(self, m: Mention, reading: Reading, place: PlaceRecord, threat_sents: set[int]) -> float:
-        """How much mention ``m`` says the text is about its place."""
+    def _weigh(self, mentions: list[Mention], reading: Reading, threat_sents: set[int]) -> None:
+        """Set how much each mention says the text is about its place."""
         sc = self._s
-        full, scan = reading.full, reading.scan
-        s, e = m.start, m.end
-        _cands, flags_any, _all_people, all_demonym, _owner = place
-        weight = 1.0
-        if m.people:
-            weight = sc["people"]
-        elif all_demonym and not (full[e:e + 1] == " " and scan[e + 1:scan.find(" ", e + 1)] in _PLACE_NOUNS):
-            # (but "the Greek island of Rhodes", "the Somali capital" say where)
-            weight = sc["demonym"]
-        elif flags_any & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
-            word_after = scan[e + 1:scan.find(" ", e + 1)]
-            if word_after not in _FUNCTION_WORDS and not word_after.endswith(("ing", "ed")):
-                weight = sc["demonym"]
-        if m.actor:
-            weight = min(weight, 1.0) * sc["actor"]
-        if s < reading.title_end:
-            weight *= sc["title"]
-        elif s < reading.lede_end:
-            weight *= sc["lede"]
-        if m.sent in threat_sents:
-            weight *= sc["threat_sentence"]
-        if m.prep:
-            weight *= sc["preposition"]
-        return weight
+        full, scan, tlen, lede_end = reading.full, reading.scan, reading.title_end, reading.lede_end
+        people, demonym, actor = sc["people"], sc["demonym"], sc["actor"]
+        title_x, lede_x, threat_x, prep_x = sc["title"], sc["lede"], sc["threat_sentence"], sc["preposition"]
+        for m in mentions:
+            s, e = m.start, m.end
+            weight = 1.0
+            if m.people:
+                weight = people
+            elif m.demonym and not (full[e:e + 1] == " " and scan[e + 1:scan.find(" ", e + 1)] in _PLACE_NOUNS):
+                # (but "the Greek island of Rhodes", "the Somali capital" say where)
+                weight = demonym
+            elif m.flags & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
+                word_after = scan[e + 1:scan.find(" ", e + 1)]
+                if word_after not in _FUNCTION_WORDS and not word_after.endswith(("ing", "ed")):
+                    weight = demonym
+            if m.actor:
+                weight = min(weight, 1.0) * actor
+            if s < tlen:
+                weight *= title_x
+            elif s < lede_end:
+                weight *= lede_x
+            if m.sent in threat_sents:
+                weight *= threat_x
+            if m.prep:
+                weight *= prep_x
+            m.weight = weight
 
     def _read_context(self, m: Mention, full: str, scan: str, prev: str, j: int, k: int,
                       mentions: list[Mention]) -> None:

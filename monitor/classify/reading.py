@@ -36,7 +36,9 @@ class Reading:
     title_end: int  # the title is full[:title_end]
     lede_end: int
     starts: list[int]  # where each sentence starts
-    places: list[tuple[int, int, PlaceRecord]]  # capitalised place-name matches: (start, end, record)
+    # Capitalised place-name matches: (start, -end, record), -end as for terms. No two share a span
+    # (a span's text is its automaton key), so a plain sort never compares records.
+    places: list[tuple[int, int, PlaceRecord]]
     terms: dict[int, list[TermHit]]  # per threat type
     cues: list[Cue]
     # Sentence context, by sentence index: the lowest modifier factor, sentences that state an
@@ -85,7 +87,7 @@ def _matches(compiled: CompiledRules, full: str, scan: str
         # A place name counts only capitalised (never "nice", "reading"): drop the rest here, before
         # any work is spent on them.
         if place is not None and full[s].isupper():
-            places.append((s, e, place))
+            places.append((s, -e, place))
         if tentries is not None:
             for threat, weight, risk, mask in tentries:
                 hit = (s, -e, weight, risk, mask)

@@ -7,7 +7,6 @@ group of a combo in one sentence counts as a strong term.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.classify.reading import MAX_EVIDENCE, Reading, TermHit
@@ -17,18 +16,21 @@ from monitor.classify.threats import ThreatType
 ThreatFound = tuple[dict[str, Any], set[int]]
 
 
-@dataclass(slots=True)
 class _Tally:
     """What one type's terms add up to in a text."""
 
-    score: float = 0.0
-    strong: bool = False
-    sents: set[int] = field(default_factory=set)
-    spans: list[tuple[int, int]] = field(default_factory=list)  # made into dicts only if reported
-    # Combo groups seen per sentence, and sentences where the type's own exclusions frame the matter
-    # otherwise ("counter-terrorism operation"): there weak words do not compose.
-    seen: dict[int, int] = field(default_factory=dict)
-    vetoed: set[int] = field(default_factory=set)
+    __slots__ = ("score", "seen", "sents", "spans", "strong", "vetoed")
+
+    def __init__(self, score: float, strong: bool, sents: set[int], spans: list[tuple[int, int]],
+                 seen: dict[int, int], vetoed: set[int]) -> None:
+        self.score = score
+        self.strong = strong  # a strong term, a stated risk or a combo: weak terms alone never report
+        self.sents = sents
+        self.spans = spans  # evidence, made into dicts only if the type is reported
+        # Combo groups seen per sentence, and sentences where the type's own exclusions frame the
+        # matter otherwise ("counter-terrorism operation"): there weak words do not compose.
+        self.seen = seen
+        self.vetoed = vetoed
 
 
 def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: Reading
@@ -63,8 +65,10 @@ def _tally(hits: list[TermHit], reading: Reading, title_x: float, risk_x: float)
     last = -1
     score = 0.0
     strong = False
-    tally = _Tally()
-    spans, sents, seen, vetoed = tally.spans, tally.sents, tally.seen, tally.vetoed
+    spans: list[tuple[int, int]] = []
+    sents: set[int] = set()
+    seen: dict[int, int] = {}
+    vetoed: set[int] = set()
     si = 0
     next_start = starts[1] if len(starts) > 1 else 1 << 62
     for s, ne, w, risk, mask in hits:
@@ -104,8 +108,7 @@ def _tally(hits: list[TermHit], reading: Reading, title_x: float, risk_x: float)
         sents.add(si)
         if len(spans) < MAX_EVIDENCE:
             spans.append((s, -ne))
-    tally.score, tally.strong = score, strong
-    return tally
+    return _Tally(score, strong, sents, spans, seen, vetoed)
 
 
 def _add_combos(tally: _Tally, combos: tuple[int, ...], hits: list[TermHit], reading: Reading,
