@@ -22,8 +22,8 @@ from collections.abc import Iterator, Sequence
 
 import orjson
 
+from monitor.classify.engine import Engine
 from monitor.classify.inputs import analysis_json, read_articles, render_text
-from monitor.classify.scorer import Engine
 from monitor.errors import MonitorError, UsageError
 from monitor.sources.extract import Boilerplate
 

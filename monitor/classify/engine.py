@@ -1,278 +1,102 @@
-"""The classification engine: one compiled matcher over every place name, threat term and cue.
+"""The classification engine: regions, threats and severity of one text, from the compiled rules.
 
-``load_engine`` compiles the rules (shipped first, then the user's folders) into one
-Aho-Corasick automaton, caches it on disk keyed by the rules' hash, and returns an ``Engine``.
-``Engine.classify(title, text)`` returns a ``Classification`` whose evidence offsets index into
-``title + "\\n\\n" + text`` (the item's title, a blank line, then its extracted text).
+``load_engine`` returns an ``Engine`` for the shipped rules plus the user's folders (compiled, or
+from the on-disk cache: see ``monitor.classify.compiled``). ``Engine.classify(title, text)`` returns
+a ``Classification`` whose evidence offsets index into ``title + "\\n\\n" + text`` (the item's title,
+a blank line, then its extracted text).
+
+How a call is made, in order, one module per step:
+1. ``reading``: one automaton pass over the scan form of the text, and each sentence's context.
+2. ``threatscore``: threats per type, leftmost-longest among its terms and exclusions, weighed by
+   their sentence.
+3. ``places``: capitalised place names that context does not rule out, weighed by where they stand
+   and what they name (a location, an actor, a nationality), resolved to regions; countries add up
+   their places.
+4. ``severity``: an overall official level in the title or lede fixes it; else the highest of partial
+   levels, raisers and the threats' base; no threat and no level is none.
+
+The hot path builds plain dicts; ``classify`` validates them into a ``Classification`` once.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import pickle
-import re
-import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from monitor.classify.fold import scan_form, scan_key
-from monitor.classify.gazetteer import DEMONYM, PEOPLE, Gazetteer, NameCandidate, build_gazetteer, owner_of
-from monitor.classify.rules import RuleSources, as_list, read_rule_sources, rules_version
-from monitor.classify.threats import Taxonomy, TermEntry, build_taxonomy
-from monitor.errors import Problem, RuleError
+from monitor.classify.compiled import CompiledRules, load_compiled
+from monitor.classify.gazetteer import Gazetteer, Region
+from monitor.classify.places import Mention, PlaceReader
+from monitor.classify.reading import read_text
+from monitor.classify.severity import decide_severity
+from monitor.classify.threatscore import ThreatFound, score_threats
 from monitor.models import Classification
 
-if TYPE_CHECKING:
-    from monitor.classify.scorer import Engine
 
-log = logging.getLogger(__name__)
+class Engine:
+    """Classifies texts with one compiled rule set. Cheap to call; build it with load_engine."""
 
-# Scoring defaults; regions.yaml `scoring:` may override any of them.
-DEFAULT_SCORING: dict[str, float] = {
-    "title": 3.0,  # a place in the title counts this many times
-    "lede": 1.5,  # ... in the first lede_chars of the body
-    "threat_sentence": 1.5,  # ... in a sentence that names a threat
-    "preposition": 1.3,  # ... right after "in", "near", "to"...
-    "demonym": 0.6,  # "Azerbaijani forces"
-    "people": 0.3,  # "Americans"
-    "actor": 0.15,  # "the US Embassy", "Russian President"
-    "primary_ratio": 0.15,  # primary when at least this share of the top country's score
-    "primary_min": 1.5,  # ... and at least this score
-    "title_threat": 2.0,  # a threat term in the title counts this many times
-    "risk_list": 3.0,  # a threat term in the sentence stating an advisory level
-}
+    def __init__(self, compiled: CompiledRules) -> None:
+        self.compiled = compiled
+        self.version: str = compiled.version
+        self.gazetteer: Gazetteer = compiled.gazetteer
+        self.threat_types = [t.id for t in compiled.taxonomy.types]
+        self._places = PlaceReader(compiled)
 
-# Record in the automaton: (key length, prefix key, places, terms, cues), where places is
-# (candidates best first, union of their flags, all nationality nouns, all adjectives, owner country)
-# and terms are (threat, weight, risk, combo mask): plain tuples, unpacked once per match.
-Record = tuple[int, bool, tuple[tuple[NameCandidate, ...], int, bool, bool, str] | None,
-               tuple[tuple[int, float, bool, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
+    # -- the gazetteer questions alert rules ask ---------------------------------------------------
+    def region(self, name_or_id: str) -> Region:
+        """The one region an id, name or alias means; RegionLookupError lists candidates."""
+        return self.gazetteer.lookup(name_or_id)
 
+    def resolve(self, name_or_id: str) -> list[Region]:
+        return self.gazetteer.resolve(name_or_id)
 
-@dataclass
-class CompiledRules:
-    version: str
-    automaton: Any
-    records: list[Record]
-    gazetteer: Gazetteer
-    taxonomy: Taxonomy
-    person_titles: frozenset[str]
-    given_names: frozenset[str]
-    prepositions: frozenset[str]
-    actor_pattern: str
-    scoring: dict[str, float] = field(default_factory=dict)
-    compound_prefixes: frozenset[str] = frozenset()
-    admin_words: frozenset[str] = frozenset()
-    agent_words: frozenset[str] = frozenset()
-    mission_words: tuple[str, ...] = ()
-    origin_nouns: frozenset[str] = frozenset()
-    not_place_phrases: frozenset[str] = frozenset()
-    build_seconds: float = 0.0
+    def ancestors(self, region_id: str) -> set[str]:
+        return self.gazetteer.ancestors(region_id)
 
+    # -- classification ----------------------------------------------------------------------------
+    def classify(self, title: str, text: str) -> Classification:
+        """Regions, threats and severity of one item. Evidence offsets index into
+        ``title + "\\n\\n" + text``."""
+        return Classification.model_validate(self.analyse(title, text))
 
-def _words(sources: RuleSources, key: str) -> frozenset[str]:
-    out: set[str] = set()
-    for rf in sources.files.get("regions.yaml", []):
-        ctx = rf.data.get("context") or {}
-        if isinstance(ctx, dict):
-            out.update(" ".join(scan_form(str(x)).split()) for x in as_list(ctx.get(key)))
-    return frozenset(out)
+    def analyse(self, title: str, text: str) -> dict[str, Any]:
+        """``classify`` as plain data (the shape of Classification), for callers that only serialise."""
+        compiled = self.compiled
+        reading = read_text(compiled, title, text)
+        found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
+        mentions = self._places.read(reading, threat_sents)
+        regions, countries = self._places.score(reading.full, mentions)
+        _add_threat_regions(found, mentions)
+        threats = [hit for hit, _sents in found]
+        local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}
+        severity, evidence = decide_severity(compiled.taxonomy, self.threat_types, reading, threats, local_sents)
+        return {
+            "title": title,
+            "countries": countries,
+            "regions": regions,
+            "threats": threats,
+            "severity": severity,
+            "severity_evidence": evidence,
+            "rules_version": self.version,
+        }
 
 
-def _context(sources: RuleSources) -> tuple[set[str], set[str], set[str], str, dict[str, float]]:
-    speech: set[str] = set()
-    gap: set[str] = set()
-    titles: set[str] = set()
-    given: set[str] = set()
-    preps: set[str] = set()
-    actors: set[str] = set()
-    scoring = dict(DEFAULT_SCORING)
-    for rf in sources.files.get("regions.yaml", []):
-        ctx = rf.data.get("context") or {}
-        if isinstance(ctx, dict):
-            titles.update(str(x).lower() for x in as_list(ctx.get("person_titles")))
-            given.update(str(x).lower() for x in as_list(ctx.get("given_names")))
-            preps.update(str(x).lower() for x in as_list(ctx.get("place_prepositions")))
-            actors.update(" ".join(scan_form(str(x)).split()) for x in as_list(ctx.get("actor_words")))
-            speech.update(" ".join(scan_form(str(x)).split()) for x in as_list(ctx.get("speech_verbs")))
-            gap.update(" ".join(scan_form(str(x)).split()) for x in as_list(ctx.get("speech_gap")))
-        block = rf.data.get("scoring") or {}
-        if isinstance(block, dict):
-            for key, value in block.items():
-                if key not in DEFAULT_SCORING:
-                    from monitor.classify.rules import line_of
-
-                    raise RuleError([Problem(str(rf.path), line_of(block, key), None, f"scoring.{key}",
-                                             f"unknown setting (one of {', '.join(DEFAULT_SCORING)})")])
-                scoring[str(key)] = float(value)
-    return titles, given, preps, _actor_pattern(actors, speech, gap), scoring
-
-
-def _alternation(words: set[str]) -> str:
-    """One regex for any of ``words``, as a trie: the regex engine tries a flat list of a hundred
-    alternatives one by one at every place name, but a trie only along the letters that are there.
-    Longer words are tried before their prefixes ("nationals" before "national"), as in a list sorted
-    longest first."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-    return _trie_regex(trie)
-
-
-def _trie_regex(node: dict[str, Any]) -> str:
-    ends = "" in node
-    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if ends:
-        # Greedy: the longer word first, the word that ends here when it fails.
-        return body + "?" if len(branches) == 1 and len(branches[0]) == 1 else f"(?:{body})?"
-    return body
-
-
-def _actor_pattern(actors: set[str], speech: set[str], gap: set[str]) -> str:
-    """Regex matched right after a place name: it names an actor or a speaker, not a location."""
-    parts = []
-    if actors:
-        # "Turkish-made drones", "Saudi-led coalition"; "US and British jets": one actor word serves both.
-        made = r"(?:\s+(?:made|backed|led|based|owned|supplied|built|funded|trained|allied|aligned|controlled))?"
-        both = r"(?:\s+and\s+[a-z]+)?"
-        parts.append(r"(?: s)?" + both + made + r"\s+(?:" + _alternation(actors) + r")\b")
-    if speech:
-        gaps = r"(?:\s+(?:" + _alternation(gap) + r")){0,3}" if gap else ""
-        parts.append(gaps + r"\s+(?:" + _alternation(speech) + r")\b")
-    return "|".join(parts) or r"$^"
-
-
-def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Problem]]:
-    """Compile read rule files into the matcher; returns every problem found along the way."""
-    import ahocorasick
-
-    t0 = time.perf_counter()
-    problems = list(sources.problems)
-    gaz, names, gproblems = build_gazetteer(sources)
-    tax, tproblems = build_taxonomy(sources)
-    problems += gproblems + tproblems
-    try:
-        titles, given, preps, actor_pattern, scoring = _context(sources)
-    except RuleError as exc:
-        problems += exc.problems
-        titles, given, preps, actor_pattern, scoring = set(), set(), set(), r"$^", dict(DEFAULT_SCORING)
-    # One automaton key per (phrase, whole-word or prefix): " name " or " prefix".
-    slots: dict[str, tuple[list[NameCandidate], list[TermEntry], list[tuple[int, int, bool]]]] = {}
-    for key, cands in names.items():
-        slots.setdefault(scan_key(key), ([], [], []))[0].extend(cands)
-    for key, entries in tax.terms.items():
-        for entry in entries:
-            slots.setdefault(scan_key(key, entry.prefix), ([], [], []))[1].append(entry)
-    for key, cues in tax.cues.items():
-        for cue in cues:
-            slots.setdefault(scan_key(key, cue[2]), ([], [], []))[2].append(cue)
-    automaton = ahocorasick.Automaton()
-    records: list[Record] = []
-    for akey, (place, terms, cues) in slots.items():
-        if not akey.strip():
-            continue
-        place_rec = None
-        if place:
-            place.sort(key=lambda cd: -cd.prior)
-            union = 0
-            for cd in place:
-                union |= cd.flags
-            place_rec = (tuple(place), union, all(cd.flags & PEOPLE for cd in place),
-                         all(cd.flags & DEMONYM for cd in place), owner_of(place, gaz.order))
-        records.append((len(akey), not akey.endswith(" "), place_rec,
-                        tuple((te.threat, te.weight, te.risk, te.mask) for te in terms) if terms else None,
-                        tuple(cues) if cues else None))
-        automaton.add_word(akey, len(records) - 1)
-    automaton.make_automaton()
-    compiled = CompiledRules(sources.version, automaton, records, gaz, tax, frozenset(titles),
-                             frozenset(given), frozenset(preps), actor_pattern, scoring)
-    compiled.compound_prefixes = _words(sources, "compound_prefixes")
-    compiled.admin_words = _words(sources, "admin_words")
-    compiled.agent_words = _words(sources, "agent_prepositions")
-    compiled.mission_words = tuple(sorted(_words(sources, "mission_words")))
-    compiled.origin_nouns = _words(sources, "origin_nouns")
-    compiled.not_place_phrases = _words(sources, "not_place_phrases")
-    compiled.build_seconds = time.perf_counter() - t0
-    return compiled, problems
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "advisory-monitor"
-
-
-def _read_cache(path: Path, version: str) -> CompiledRules | None:
-    try:
-        with path.open("rb") as fh:
-            compiled = pickle.load(fh)
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # a torn or foreign file: rebuild rather than fail
-        log.debug("ignoring unreadable rules cache %s: %s", path, exc)
-        return None
-    if not isinstance(compiled, CompiledRules) or compiled.version != version:
-        return None
-    return compiled
-
-
-def _write_cache(path: Path, compiled: CompiledRules) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        # A read-only home or cache folder costs a rebuild per run, never a failure.
-        log.debug("rules cache not written to %s: %s", path, exc)
-
-
-def load_compiled(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> CompiledRules:
-    version = rules_version(rule_dirs)
-    cache = (cache_dir or default_cache_dir()) / f"rules-{version}.pickle"
-    compiled = _read_cache(cache, version)
-    if compiled is not None:
-        return compiled
-    sources = read_rule_sources(rule_dirs)
-    if sources.problems:
-        raise RuleError(sources.problems, hint="run `advisory-monitor rules check`")
-    compiled, problems = compile_rules(sources)
-    if problems or compiled is None:
-        raise RuleError(problems, hint="run `advisory-monitor rules check`")
-    _write_cache(cache, compiled)
-    return compiled
+def _add_threat_regions(found: list[ThreatFound], mentions: list[Mention]) -> None:
+    """Each threat's regions: the places located (not acting) in the sentences that name it."""
+    for threat, sents in found:
+        ids: list[str] = threat["regions"]
+        for mention in mentions:
+            region = mention.region
+            if mention.sent in sents and not mention.actor and region is not None and region.id not in ids:
+                ids.append(region.id)
 
 
 def load_engine(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> Engine:
     """The engine for the shipped rules plus ``rule_dirs``, from the on-disk cache when it is
     current (keyed by the rules' hash), else compiled and cached. Raises RuleError listing every
     problem when the rules are invalid."""
-    from monitor.classify.scorer import Engine
-
     return Engine(load_compiled(rule_dirs, cache_dir))
 
 
-def __getattr__(name: str) -> Any:
-    # `from monitor.classify.engine import Engine` works without importing the scorer eagerly.
-    if name == "Engine":
-        from monitor.classify.scorer import Engine
-
-        return Engine
-    raise AttributeError(name)
-
-
-__all__ = ["Classification", "CompiledRules", "Engine", "compile_rules", "load_engine"]
+__all__ = ["Classification", "Engine", "load_engine"]

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from monitor.classify.fold import fold_name
 from monitor.classify.rules import RuleFile, RuleSources, as_list
 from monitor.errors import MonitorError, Problem
+from monitor.support.yamlpos import line_of
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,7 @@ class _Builder:
         self.add_name(str(name), region_id, flags, prior=3.0, exact=str(name) if exact else None)
 
     @staticmethod
-    def _line(seen: tuple[str, RuleFile, Any, Any]) -> Any:
-        from monitor.classify.rules import line_of
-
+    def _line(seen: tuple[str, RuleFile, Any, Any]) -> int | None:
         return line_of(seen[2], seen[3])
 
     def build(self) -> None:

@@ -1,8 +1,9 @@
 """Loading and validating the classification rules in ``rules/`` and the user's rule folders.
 
-Rule files are YAML read so that every mapping key and list item keeps its line, because a rule
-problem is reported as ``file:line: path: message``, all problems at once. The shipped folder loads
-first; each user folder's files of the same name add to it (see the files' headers).
+Rule files are YAML read so that every mapping key and list item keeps its line
+(``monitor.support.yamlpos.load_lined``), because a rule problem is reported as
+``file:line: path: message``, all problems at once. The shipped folder loads first; each user
+folder's files of the same name add to it (see the files' headers).
 """
 
 from __future__ import annotations
@@ -18,74 +19,13 @@ import yaml
 
 from monitor.errors import Problem
 from monitor.support.resources import shipped_rules_dir
+from monitor.support.yamlpos import LineDict, error_line, line_of, load_lined
 
 log = logging.getLogger(__name__)
 
 RULE_FILES = ("regions.yaml", "threats.yaml", "severity.yaml")
 # Bumped when the engine's reading of the rules changes, so that cached matchers are rebuilt.
 ENGINE_FORMAT = "6"
-
-
-class LineDict(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    lines: dict[Any, int]
-    line: int
-
-
-class LineList(list):  # type: ignore[type-arg]
-    """A YAML sequence that remembers the line of each item (1-based)."""
-
-    lines: list[int]
-    line: int
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry line numbers; duplicate keys are noted."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[Any, int]] = []
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Any:
-    data = LineDict()
-    data.lines = {}
-    data.line = node.start_mark.line + 1
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in data:
-            loader.duplicates.append((key, key_node.start_mark.line + 1))
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.lines[key] = key_node.start_mark.line + 1
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> Any:
-    data = LineList()
-    data.lines = []
-    data.line = node.start_mark.line + 1
-    yield data
-    for item in node.value:
-        data.append(loader.construct_object(item, deep=True))
-        data.lines.append(item.start_mark.line + 1)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
-def line_of(container: Any, key: Any) -> int | None:
-    """The line of ``key`` (a mapping key or a list index) in a loaded container, if known."""
-    lines = getattr(container, "lines", None)
-    if isinstance(lines, dict):
-        found = lines.get(key)
-    elif isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
-        found = lines[key]
-    else:
-        found = getattr(container, "line", None)
-    return found if isinstance(found, int) else None
 
 
 @dataclass
@@ -171,18 +111,14 @@ def read_rule_sources(rule_dirs: Sequence[Path] = ()) -> RuleSources:
     raws = [(name, path.read_bytes()) for path, name in paths]
     sources.version = _digest(raws)
     for (path, name), (_name, raw) in zip(paths, raws, strict=True):
-        loader = _LineLoader(raw.decode("utf-8", errors="replace"))
         try:
-            data = loader.get_single_data()
+            lined = load_lined(raw.decode("utf-8", errors="replace"))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            sources.problems.append(Problem(str(path), line, None, "", f"not valid YAML: {exc}"))
+            sources.problems.append(Problem(str(path), error_line(exc), None, "", f"not valid YAML: {exc}"))
             continue
-        finally:
-            loader.dispose()
-        for key, line in loader.duplicates:
+        for key, line in lined.duplicates:
             sources.problems.append(Problem(str(path), line, None, str(key), "duplicate key"))
+        data = lined.data
         if data is None:
             data = LineDict()
             data.lines, data.line = {}, 1
@@ -201,17 +137,3 @@ def as_list(value: Any) -> list[Any]:
         return value
     return [value]
 
-
-def check_rules(rule_dirs: Sequence[Path] = ()) -> list[Problem]:
-    """Every problem in the shipped and user rules, with file:line; empty when all is well."""
-    from monitor.classify.engine import compile_rules
-    from monitor.classify.ruletests import load_cases
-
-    sources = read_rule_sources(rule_dirs)
-    compiled, problems = compile_rules(sources)
-    if compiled is not None:
-        known_threats = {t.id for t in compiled.taxonomy.types}
-        _cases, case_problems, _skipped = load_cases(sources.test_dirs, known_threats,
-                                                     set(compiled.gazetteer.regions))
-        problems += case_problems
-    return problems

@@ -15,10 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.classify.rules import LineDict, RuleFile, _LineLoader, as_list, read_rule_sources
+import yaml
+
+from monitor.classify.compiled import compile_rules
+from monitor.classify.engine import Engine, load_engine
+from monitor.classify.rules import RuleFile, as_list, read_rule_sources
 from monitor.errors import Problem
 from monitor.models import Severity
-from monitor.sources.extract import Boilerplate, clean_text, load_boilerplate
+from monitor.sources.extract import Boilerplate, clean_text, load_boilerplate, read_boilerplate
+from monitor.support.yamlpos import LineDict, error_line, line_of, load_lined
 
 _SEVERITIES = {s.value for s in Severity}
 
@@ -103,49 +108,73 @@ def load_cases(test_dirs: Sequence[Path], known_threats: set[str] | None = None,
                ) -> tuple[list[Case], list[Problem], list[str]]:
     """Every case in the test folders, with the problems found in their files. A case's ``file`` is
     read like ``classify`` reads it: first line the title, the rest cleaned of page furniture."""
-    cases: list[Case] = []
-    problems: list[Problem] = []
-    skipped: list[str] = []
-    seen: dict[str, Path] = {}
+    loader = _CaseLoader(known_threats, known_regions, boilerplate)
     for folder in test_dirs:
         for path in sorted(Path(folder).glob("*.yaml")):
-            loader = _LineLoader(path.read_text(encoding="utf-8"))
+            loader.read_file(path)
+    return loader.cases, loader.problems, loader.skipped
+
+
+class _CaseLoader:
+    """Reads case files one by one, collecting cases, problems and skipped cases."""
+
+    def __init__(self, known_threats: set[str] | None, known_regions: set[str] | None,
+                 boilerplate: Boilerplate | None) -> None:
+        self.known_threats = known_threats
+        self.known_regions = known_regions
+        self.boilerplate = boilerplate
+        self.cases: list[Case] = []
+        self.problems: list[Problem] = []
+        self.skipped: list[str] = []
+        self.seen: dict[str, Path] = {}  # case id -> the file that has it
+
+    def read_file(self, path: Path) -> None:
+        # A file that cannot be read or parsed is reported and the others still run.
+        try:
+            data = load_lined(path.read_text(encoding="utf-8")).data
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(Problem(str(path), None, None, "", f"cannot read: {exc}"))
+            return
+        except yaml.YAMLError as exc:
+            self.problems.append(Problem(str(path), error_line(exc), None, "", f"not valid YAML: {exc}"))
+            return
+        if not isinstance(data, LineDict):
+            self.problems.append(Problem(str(path), 1, None, "", "expected a mapping with `cases:`"))
+            return
+        rf = RuleFile(path, data)
+        items = as_list(data.get("cases"))
+        for i, item in enumerate(items):
+            case = self._case(rf, items, i, item)
+            if case is not None:
+                self.cases.append(case)
+
+    def _case(self, rf: RuleFile, items: Any, i: int, item: Any) -> Case | None:
+        where = f"cases[{i}]"
+        if not isinstance(item, dict) or not item.get("id"):
+            self.problems.append(rf.problem(items, i, where, "a case needs an id"))
+            return None
+        cid = str(item["id"])
+        if cid in self.seen:
+            self.problems.append(rf.problem(items, i, where,
+                                            f"duplicate case id '{cid}' (also in {self.seen[cid].name})"))
+            return None
+        self.seen[cid] = rf.path
+        title, text = str(item.get("title", "")), str(item.get("text", ""))
+        if item.get("file"):
+            target = (rf.path.parent / str(item["file"])).resolve()
+            if not target.is_file():
+                self.skipped.append(f"{cid}: {item['file']} not found")
+                return None
             try:
-                data = loader.get_single_data()
-            except Exception as exc:  # yaml.YAMLError and its kin: report, go on with the rest
-                problems.append(Problem(str(path), None, None, "", f"not valid YAML: {exc}"))
-                continue
-            finally:
-                loader.dispose()
-            if not isinstance(data, LineDict):
-                problems.append(Problem(str(path), 1, None, "", "expected a mapping with `cases:`"))
-                continue
-            rf = RuleFile(path, data)
-            items = as_list(data.get("cases"))
-            for i, item in enumerate(items):
-                where = f"cases[{i}]"
-                if not isinstance(item, dict) or not item.get("id"):
-                    problems.append(rf.problem(items, i, where, "a case needs an id"))
-                    continue
-                cid = str(item["id"])
-                if cid in seen:
-                    problems.append(rf.problem(items, i, where,
-                                               f"duplicate case id '{cid}' (also in {seen[cid].name})"))
-                    continue
-                seen[cid] = path
-                title, text = str(item.get("title", "")), str(item.get("text", ""))
-                if item.get("file"):
-                    target = (path.parent / str(item["file"])).resolve()
-                    if not target.is_file():
-                        skipped.append(f"{cid}: {item['file']} not found")
-                        continue
-                    title, text = _split(target.read_text(encoding="utf-8"))
-                    text = clean_text(text, boilerplate)
-                expect = item.get("expect") or {}
-                problems.extend(_check_expect(rf, items, i, cid, expect, known_threats, known_regions))
-                line = items.lines[i] if hasattr(items, "lines") else None
-                cases.append(Case(cid, path, line, title, text, dict(expect)))
-    return cases, problems, skipped
+                raw = target.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.problems.append(rf.problem(items, i, f"{cid}.file", f"cannot read {item['file']}: {exc}"))
+                return None
+            title, text = _split(raw)
+            text = clean_text(text, self.boilerplate)
+        expect = item.get("expect") or {}
+        self.problems.extend(_check_expect(rf, items, i, cid, expect, self.known_threats, self.known_regions))
+        return Case(cid, rf.path, line_of(items, i), title, text, dict(expect))
 
 
 def _split(raw: str) -> tuple[str, str]:
@@ -180,7 +209,7 @@ def _check_expect(rf: RuleFile, items: Any, i: int, cid: str, expect: Any, threa
     return out
 
 
-def run_case(engine: Any, case: Case) -> CaseResult:
+def run_case(engine: Engine, case: Case) -> CaseResult:
     data = engine.analyse(case.title, case.text)
     countries: list[str] = data["countries"]
     threats = [t["type"] for t in data["threats"]]
@@ -212,8 +241,6 @@ def run_case(engine: Any, case: Case) -> CaseResult:
 
 def run_rule_tests(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> RuleTestReport:
     """Run every case of the shipped and the user's ``tests/`` folders against the rules."""
-    from monitor.classify.engine import load_engine
-
     engine = load_engine(rule_dirs, cache_dir)
     sources = read_rule_sources(rule_dirs)
     cases, problems, skipped = load_cases(sources.test_dirs, set(engine.threat_types),
@@ -239,3 +266,17 @@ def run_rule_tests(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None
             counts["severity_ok"] = counts.get("severity_ok", 0) + (result.severity in
                                                                      [str(s) for s in as_list(exp["severity"])])
     return report
+
+
+def check_rules(rule_dirs: Sequence[Path] = ()) -> list[Problem]:
+    """Every problem in the shipped and user rules, their boilerplate markers and their test cases,
+    with file:line; empty when all is well."""
+    sources = read_rule_sources(rule_dirs)
+    compiled, problems = compile_rules(sources)
+    problems += read_boilerplate(rule_dirs)[1]
+    if compiled is not None:
+        known_threats = {t.id for t in compiled.taxonomy.types}
+        _cases, case_problems, _skipped = load_cases(sources.test_dirs, known_threats,
+                                                     set(compiled.gazetteer.regions))
+        problems += case_problems
+    return problems

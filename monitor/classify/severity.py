@@ -1,18 +1,19 @@
 """Severity of one classified text, from the level and raiser cues the matcher found.
 
-As ARCHITECTURE.md settles it: an official level stated for the whole place (in the title, or in
-the lede with no partial marker and no city or region in its sentence) fixes the severity. Else
-the highest of levels stated for parts of a country, raisers (credible reports, casualties, states
-of emergency; not in historical or negated sentences) and the base the threats give; a text with
-no threat and no level is ``none``.
+An official level stated for the whole place (in the title, or in the lede with no partial marker
+and no city or region in its sentence) fixes the severity. Else the highest of levels stated for
+parts of a country, raisers (credible reports, casualties, states of emergency; not in historical or
+negated sentences) and the base the threats give; a text with no threat and no level is ``none``.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 from typing import Any
 
+from monitor.classify.reading import Reading, Span
 from monitor.classify.threats import CUE_LEVEL, CUE_RAISER, SEVERITY_NAMES, Taxonomy
 
 _HIGH = SEVERITY_NAMES.index("high")
@@ -29,8 +30,6 @@ _DEAD_COUNT = r"\s+(?:more than\s+|at least\s+|over\s+|nearly\s+|almost\s+|some\
     + _NUMBER + r"\s+(?:people|persons|civilians|dead)"
 _DEAD_THEN_COUNT = re.compile(
     r"death toll\D{0,40}?" + _NUMBER + "|killed" + _DEAD_COUNT + "|killing" + _DEAD_COUNT + "|left" + _DEAD_COUNT)
-
-Span = dict[str, Any]
 
 
 def _span(full: str, s: int, e: int) -> list[Span]:
@@ -55,47 +54,73 @@ def many_dead(full: str, limit: int, starts: list[int] | None = None,
     return found
 
 
-def decide_severity(tax: Taxonomy, threat_types: list[str], full: str, cues: list[tuple[int, int, int, int]],
-                    starts: list[int], tlen: int, lede_end: int, local_sents: set[int], partial_sents: set[int],
-                    sent_factor: dict[int, float], threats: list[dict[str, Any]]) -> tuple[str, list[Span]]:
-    """(severity name, evidence spans). ``local_sents`` are sentences naming a city or region."""
-    overall: tuple[int, int, int] | None = None  # (rank, start, end)
-    partial, partial_at = -1, (0, 0)
-    raised, raised_at = -1, (0, 0)
-    for s, e, kind, value in cues:
-        if kind == CUE_LEVEL:
-            si = bisect_right(starts, s) - 1
-            if s < lede_end and si not in partial_sents and si not in local_sents:
-                # The title's level wins over the lede's; within each, the first stated.
-                if overall is None or (s < tlen and value > overall[0]):
-                    overall = (value, s, e)
-                continue
-            if value > partial:
-                partial, partial_at = value, (s, e)
-        elif kind == CUE_RAISER:
-            si = bisect_right(starts, s) - 1
-            if sent_factor.get(si, 1.0) < 1.0:
-                continue  # "the anniversary of the attack that killed..."
-            if value > raised:
-                raised, raised_at = value, (s, e)
-    if overall is not None:
-        rank, s, e = overall
+def decide_severity(tax: Taxonomy, threat_types: list[str], reading: Reading, threats: list[dict[str, Any]],
+                    local_sents: set[int]) -> tuple[str, list[Span]]:
+    """(severity name, evidence spans) of a read text with these ``threats`` found in it.
+    ``local_sents`` are the sentences naming a city or region."""
+    stated = _stated_levels(reading, local_sents)
+    full = reading.full
+    if stated.overall is not None:
+        rank, s, e = stated.overall
         return SEVERITY_NAMES[rank], _span(full, s, e)
-    if not threats and partial < 0:
+    if not threats and stated.partial < 0:
         return "none", []
     best, at = -1, (0, 0)
     if threats:
-        best = tax.base_default
-        for hit in threats:
-            t = threat_types.index(hit["type"])
-            if t in tax.base_medium_types and hit["score"] >= tax.base_medium_min:
-                best = max(best, _MEDIUM)
+        best = _threat_base(tax, threat_types, threats)
+        raised, raised_at = stated.raised, stated.raised_at
         if _HIGH <= raised < _CRITICAL:
-            dead = many_dead(full, tax.casualties_critical, starts, sent_factor)
+            dead = many_dead(full, tax.casualties_critical, reading.starts, reading.sent_factor)
             if dead is not None:
                 raised, raised_at = _CRITICAL, dead
         if raised > best:
             best, at = raised, raised_at
-    if partial > best:
-        best, at = partial, partial_at
+    if stated.partial > best:
+        best, at = stated.partial, stated.partial_at
     return SEVERITY_NAMES[max(best, 0)], _span(full, *at)
+
+
+@dataclass(slots=True)
+class _Stated:
+    """The severity cues of a text, at their highest: ranks (-1 for none) and where they stand."""
+
+    overall: tuple[int, int, int] | None = None  # (rank, start, end) of a level for the whole place
+    partial: int = -1
+    partial_at: tuple[int, int] = (0, 0)
+    raised: int = -1
+    raised_at: tuple[int, int] = (0, 0)
+
+
+def _stated_levels(reading: Reading, local_sents: set[int]) -> _Stated:
+    """The overall level (the title's wins over the lede's; within each, the first stated), the
+    highest partial level and the highest raiser outside historical or negated sentences."""
+    starts, tlen, lede_end = reading.starts, reading.title_end, reading.lede_end
+    partial_sents, sent_factor = reading.partial_sents, reading.sent_factor
+    out = _Stated()
+    for s, e, kind, value in reading.cues:
+        if kind == CUE_LEVEL:
+            si = bisect_right(starts, s) - 1
+            if s < lede_end and si not in partial_sents and si not in local_sents:
+                if out.overall is None or (s < tlen and value > out.overall[0]):
+                    out.overall = (value, s, e)
+                continue
+            if value > out.partial:
+                out.partial, out.partial_at = value, (s, e)
+        elif kind == CUE_RAISER:
+            si = bisect_right(starts, s) - 1
+            if sent_factor.get(si, 1.0) < 1.0:
+                continue  # "the anniversary of the attack that killed..."
+            if value > out.raised:
+                out.raised, out.raised_at = value, (s, e)
+    return out
+
+
+def _threat_base(tax: Taxonomy, threat_types: list[str], threats: list[dict[str, Any]]) -> int:
+    """The severity the threats give on their own: the default, or medium for a listed type that
+    scores enough."""
+    best = tax.base_default
+    for hit in threats:
+        t = threat_types.index(hit["type"])
+        if t in tax.base_medium_types and hit["score"] >= tax.base_medium_min:
+            best = max(best, _MEDIUM)
+    return best

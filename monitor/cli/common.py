@@ -67,7 +67,7 @@ def instance_lock(config: Config) -> Any:
 
 
 def make_dispatcher(config: Config, store: Store) -> Any:
-    from monitor.classify.engine import load_engine
+    from monitor.classify import load_engine
     from monitor.dispatch.dispatcher import Dispatcher
 
     return Dispatcher(config, store, engine=load_engine(config.rules))

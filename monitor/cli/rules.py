@@ -12,8 +12,8 @@ from monitor.cli.common import emit
 def cmd_classify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from monitor.classify import load_engine
     from monitor.classify.batch import classify_paths
-    from monitor.classify.engine import load_engine
     from monitor.sources.extract import load_boilerplate
 
     rule_dirs = [Path(d) for d in args.rules or ()]
@@ -28,7 +28,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from monitor.classify.rules import check_rules
+    from monitor.classify.ruletests import check_rules
 
     rule_dirs = [Path(d) for d in args.rules or ()]
     if args.action == "check":

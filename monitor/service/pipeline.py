@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.classify.engine import Engine, load_engine
+from monitor.classify import Engine, load_engine
 from monitor.config import AnySource, Config
 from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher

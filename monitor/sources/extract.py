@@ -8,7 +8,7 @@ twice (photo captions) is kept once; whitespace is normalised.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import yaml
 
 from monitor.errors import Problem, RuleError
 from monitor.support.resources import shipped_rules_dir
+from monitor.support.yamlpos import error_line, line_of, load_lined
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]")
@@ -51,62 +52,104 @@ def _line_key(line: str) -> str:
     return _SPACES.sub(" ", line).strip().casefold().rstrip(":").strip()
 
 
-def _compile(patterns: Sequence[str], file: Path, where: str, problems: list[Problem]) -> list[str]:
-    good = []
-    for i, pattern in enumerate(patterns):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            problems.append(Problem(str(file), None, None, f"{where}[{i}]", f"bad regex {pattern!r}: {exc}"))
-            continue
-        good.append(f"(?:{pattern})")
-    return good
-
-
 def load_boilerplate(rule_dirs: Iterable[Path] = ()) -> Boilerplate:
     """Shipped markers first, then each user folder's ``boilerplate.yaml`` adds to them.
 
-    A user file may set ``replace: true`` to start from nothing instead.
+    A user file may set ``replace: true`` to start from nothing instead. Raises RuleError listing
+    every problem (file:line) when a file is not valid.
     """
-    cut_p: set[str] = set()
-    drop_p: set[str] = set()
-    cut_r: list[str] = []
-    drop_r: list[str] = []
-    settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30}
-    problems: list[Problem] = []
-    for folder in [shipped_rules_dir(), *rule_dirs]:
-        file = Path(folder) / "boilerplate.yaml"
-        if not file.is_file():
-            continue
-        try:
-            data: Any = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            problems.append(Problem(str(file), line, None, "", f"not valid YAML: {exc}"))
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem(str(file), 1, None, "", "expected a mapping with cut_from/drop_lines"))
-            continue
-        if data.get("replace"):
-            for collected in (cut_p, drop_p, cut_r, drop_r):
-                collected.clear()
-        for key in ("min_lines_before", "repeated_line_min_chars"):
-            if key in data:
-                settings[key] = int(data[key])
-        for section, phrases, regexes in (("cut_from", cut_p, cut_r), ("drop_lines", drop_p, drop_r)):
-            block = data.get(section) or {}
-            phrases.update(_line_key(p) for p in block.get("phrases") or [])
-            regexes.extend(_compile(block.get("regexes") or [], file, f"{section}.regexes", problems))
+    boilerplate, problems = read_boilerplate(rule_dirs)
     if problems:
         raise RuleError(problems)
-    return Boilerplate(
-        cut_phrases=frozenset(cut_p),
-        cut_regex=re.compile("|".join(cut_r)) if cut_r else None,
-        drop_phrases=frozenset(drop_p),
-        drop_regex=re.compile("|".join(drop_r)) if drop_r else None,
-        **settings,
-    )
+    return boilerplate
+
+
+def read_boilerplate(rule_dirs: Iterable[Path] = ()) -> tuple[Boilerplate, list[Problem]]:
+    """``load_boilerplate``, returning the problems found instead of raising them."""
+    markers = _Markers()
+    for folder in [shipped_rules_dir(), *rule_dirs]:
+        file = Path(folder) / "boilerplate.yaml"
+        if file.is_file():
+            markers.read(file)
+    return markers.compiled(), markers.problems
+
+
+class _Markers:
+    """The markers of the boilerplate files read so far, and the problems found in them."""
+
+    def __init__(self) -> None:
+        self.phrases: dict[str, set[str]] = {"cut_from": set(), "drop_lines": set()}
+        self.regexes: dict[str, list[str]] = {"cut_from": [], "drop_lines": []}
+        self.settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30}
+        self.problems: list[Problem] = []
+
+    def read(self, file: Path) -> None:
+        try:
+            data: Any = load_lined(file.read_text(encoding="utf-8")).data or {}
+        except yaml.YAMLError as exc:
+            self.problems.append(Problem(str(file), error_line(exc), None, "", f"not valid YAML: {exc}"))
+            return
+        if not isinstance(data, dict):
+            self.problems.append(Problem(str(file), 1, None, "", "expected a mapping with cut_from/drop_lines"))
+            return
+        if data.get("replace"):
+            for phrase_set in self.phrases.values():
+                phrase_set.clear()
+            for pattern_list in self.regexes.values():
+                pattern_list.clear()
+        for key in self.settings:
+            if key in data:
+                try:
+                    self.settings[key] = int(data[key])
+                except (TypeError, ValueError):
+                    self._problem(file, data, key, key, f"expected a whole number, got {data[key]!r}")
+        for section in ("cut_from", "drop_lines"):
+            block = data.get(section) or {}
+            if not isinstance(block, dict):
+                self._problem(file, data, section, section, "expected a mapping with phrases and regexes")
+                continue
+            _items, phrases = self._texts(file, block, section, "phrases")
+            self.phrases[section].update(_line_key(phrase) for _i, phrase in phrases)
+            self.regexes[section].extend(self._patterns(file, block, section))
+
+    def _texts(self, file: Path, block: dict[str, Any], section: str, key: str) -> tuple[Any, list[tuple[int, str]]]:
+        """(the list under ``block[key]``, its strings with their indexes); anything else is a problem."""
+        items = block.get(key) or []
+        if not isinstance(items, list):
+            self._problem(file, block, key, f"{section}.{key}", "expected a list")
+            return items, []
+        good = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                good.append((i, item))
+            else:
+                self._problem(file, items, i, f"{section}.{key}[{i}]", f"expected text, got {item!r}")
+        return items, good
+
+    def _patterns(self, file: Path, block: dict[str, Any], section: str) -> list[str]:
+        good = []
+        items, patterns = self._texts(file, block, section, "regexes")
+        for i, pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self._problem(file, items, i, f"{section}.regexes[{i}]", f"bad regex {pattern!r}: {exc}")
+                continue
+            good.append(f"(?:{pattern})")
+        return good
+
+    def _problem(self, file: Path, container: Any, key: Any, where: str, message: str) -> None:
+        self.problems.append(Problem(str(file), line_of(container, key), None, where, message))
+
+    def compiled(self) -> Boilerplate:
+        cut_r, drop_r = self.regexes["cut_from"], self.regexes["drop_lines"]
+        return Boilerplate(
+            cut_phrases=frozenset(self.phrases["cut_from"]),
+            cut_regex=re.compile("|".join(cut_r)) if cut_r else None,
+            drop_phrases=frozenset(self.phrases["drop_lines"]),
+            drop_regex=re.compile("|".join(drop_r)) if drop_r else None,
+            **self.settings,
+        )
 
 
 def html_to_text(html: str) -> str:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify.engine import load_engine
-from monitor.classify.scorer import Engine
+from monitor.classify.engine import Engine, load_engine
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / ".." / "shared" / "corpus"

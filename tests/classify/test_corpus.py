@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from monitor.classify.scorer import Engine
+from monitor.classify.engine import Engine
 
 LEVELS = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 

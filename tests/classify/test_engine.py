@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify.engine import load_engine
-from monitor.classify.scorer import Engine
+from monitor.classify.engine import Engine, load_engine
 from monitor.models import Classification, Severity
 from monitor.sources.extract import clean_text, load_boilerplate
 

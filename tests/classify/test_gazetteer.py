@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.classify.engine import Engine
 from monitor.classify.gazetteer import RegionLookupError
-from monitor.classify.scorer import Engine
 
 
 def test_countries_cities_and_disputed_regions_have_documented_ids(engine: Engine) -> None:

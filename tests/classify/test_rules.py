@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.classify.rules import check_rules, rules_version
-from monitor.classify.ruletests import run_rule_tests
+from monitor.classify.rules import rules_version
+from monitor.classify.ruletests import check_rules, run_rule_tests
 
 
 def test_shipped_rules_are_clean() -> None:
@@ -75,3 +75,23 @@ def test_failing_case_shows_a_diff(tmp_path: Path) -> None:
     assert "FAIL wrong-on-purpose (mine.yaml:2)" in lines
     assert "countries: missing ['TZ'], extra ['KE']" in lines
     assert "threats missing: ['crime']" in lines
+
+
+def test_case_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "broken.yaml").write_text("cases:\n  - id: a\n    title: [unclosed\n", encoding="utf-8")
+    (tests / "odd_key.yaml").write_text("cases:\n  - id: b\n    ? [a, list]\n    : as a key\n", encoding="utf-8")
+    (tests / "latin1.txt").write_bytes(b"Title\nCaf\xe9 bombing in Paris.\n")
+    (tests / "files.yaml").write_text("cases:\n  - id: c\n    file: latin1.txt\n", encoding="utf-8")
+    problems = {str(p).split(": ", 1)[0]: str(p) for p in check_rules([tmp_path])}
+    assert "not valid YAML" in problems[f"{tests}/broken.yaml:4"]
+    assert "found unhashable key" in problems[f"{tests}/odd_key.yaml:3"]
+    assert "c.file: cannot read latin1.txt" in problems[f"{tests}/files.yaml:2"]
+    assert len(problems) == 3
+
+
+def test_rules_check_reports_boilerplate_problems(tmp_path: Path) -> None:
+    (tmp_path / "boilerplate.yaml").write_text("drop_lines:\n  regexes: ['(unclosed']\n", encoding="utf-8")
+    assert [str(p).split(": ", 2)[:2] for p in check_rules([tmp_path])] == [
+        [f"{tmp_path}/boilerplate.yaml:2", "drop_lines.regexes[0]"]]

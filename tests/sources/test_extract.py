@@ -85,3 +85,29 @@ def test_user_boilerplate_extends_and_bad_regex_is_located(tmp_path: Path) -> No
     with pytest.raises(RuleError) as info:
         load_boilerplate([tmp_path])
     assert "boilerplate.yaml" in str(info.value) and "bad regex" in str(info.value)
+
+
+def test_boilerplate_yaml_and_shape_errors_are_located(tmp_path: Path) -> None:
+    file = tmp_path / "boilerplate.yaml"
+    file.write_text(
+        "min_lines_before: lots\n"          # line 1: not a number
+        "cut_from: [read more]\n"           # line 2: not a mapping
+        "drop_lines:\n"
+        "  phrases: [advertisement, 12]\n"  # line 4: 12 is no text
+        "  regexes:\n"
+        "    - 'ok.*'\n"
+        "    - '(unclosed'\n", encoding="utf-8")  # line 7: bad regex
+    with pytest.raises(RuleError) as info:
+        load_boilerplate([tmp_path])
+    problems = [str(p) for p in info.value.problems]
+    assert problems == [
+        f"{file}:1: min_lines_before: expected a whole number, got 'lots'",
+        f"{file}:2: cut_from: expected a mapping with phrases and regexes",
+        f"{file}:4: drop_lines.phrases[1]: expected text, got 12",
+        f"{file}:7: drop_lines.regexes[1]: bad regex '(unclosed': missing ), unterminated subpattern at position 0",
+    ]
+    file.write_text("drop_lines:\n  phrases: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_boilerplate([tmp_path])
+    [problem] = info.value.problems
+    assert problem.line == 3 and "not valid YAML" in problem.message

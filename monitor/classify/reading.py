@@ -1,0 +1,119 @@
+"""The first step of classifying a text: one pass of the compiled automaton, and what each sentence
+says of itself (historical, hypothetical or negated; stating an advisory level; about part of a
+country).
+
+Offsets: every span indexes into ``Reading.full``, that is ``title + "\\n\\n" + text``. The automaton
+runs over the scan form of it (folded, punctuation as spaces, same length), whose keys carry their
+word boundaries, so every match is a whole-word (or word-start) match.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.classify.compiled import CompiledRules, PlaceRecord
+from monitor.classify.fold import scan_form, sentence_starts
+from monitor.classify.threats import CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+
+# A threat term's match: (start, -end, weight, risk, combo mask); -end so that a plain sort puts the
+# longest of the matches at one start first (leftmost-longest).
+TermHit = tuple[int, int, float, bool, int]
+Cue = tuple[int, int, int, int]  # (start, end, kind, value)
+Span = dict[str, Any]  # {"text", "start", "end"}
+
+# Evidence spans kept per threat and per region.
+MAX_EVIDENCE = 6
+
+
+@dataclass(slots=True)
+class Reading:
+    """One text as the automaton found it; the later steps (threats, places, severity) read it."""
+
+    full: str
+    scan: str
+    title_end: int  # the title is full[:title_end]
+    lede_end: int
+    starts: list[int]  # where each sentence starts
+    # Capitalised place-name matches: (start, -end, record), -end as for terms. No two share a span
+    # (a span's text is its automaton key), so a plain sort never compares records.
+    places: list[tuple[int, int, PlaceRecord]]
+    terms: dict[int, list[TermHit]]  # per threat type
+    cues: list[Cue]
+    # Sentence context, by sentence index: the lowest modifier factor, sentences that state an
+    # advisory level (its risk list), and sentences with a partial-country marker.
+    sent_factor: dict[int, float] = field(default_factory=dict)
+    level_sents: set[int] = field(default_factory=set)
+    partial_sents: set[int] = field(default_factory=set)
+
+
+def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
+    """Every match of the rules in ``title`` and ``text``, and the context of their sentences."""
+    full = f"{title}\n\n{text}"
+    scan = scan_form(full)
+    tax = compiled.taxonomy
+    places, terms, cues = _matches(compiled, full, scan)
+    if tax.regex is not None:
+        for m in tax.regex.finditer(full):
+            hit = (m.start(), -m.end(), 1.0, False, 0)
+            terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
+    tlen = len(title)
+    reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
+    _sentence_context(reading, tax.modifier_factors)
+    return reading
+
+
+def _matches(compiled: CompiledRules, full: str, scan: str
+             ) -> tuple[list[tuple[int, int, PlaceRecord]], dict[int, list[TermHit]], list[Cue]]:
+    """(place matches, term hits per threat type, cues) of one automaton pass."""
+    records = compiled.records
+    n = len(scan)
+    places: list[tuple[int, int, PlaceRecord]] = []
+    terms: dict[int, list[TermHit]] = {}
+    cues: list[Cue] = []
+    # The automaton sees " " + scan + " ": a key " name " ending at `end` spans
+    # scan[end - klen + 1:end - 1]; a prefix key " name" spans from the same start to the word's end.
+    find = scan.find
+    for end, ri in compiled.automaton.iter(f" {scan} "):
+        klen, prefix, place, tentries, tcues = records[ri]
+        s = end - klen + 1
+        if prefix:
+            e = find(" ", end)
+            if e < 0:
+                e = n
+        else:
+            e = end - 1
+        # A place name counts only capitalised (never "nice", "reading"): drop the rest here, before
+        # any work is spent on them.
+        if place is not None and full[s].isupper():
+            places.append((s, -e, place))
+        if tentries is not None:
+            for threat, weight, risk, mask in tentries:
+                hit = (s, -e, weight, risk, mask)
+                if threat in terms:
+                    terms[threat].append(hit)
+                else:
+                    terms[threat] = [hit]
+        if tcues is not None:
+            for kind, value, _prefix in tcues:
+                cues.append((s, e, kind, value))
+    return places, terms, cues
+
+
+def _sentence_context(reading: Reading, factors: list[float]) -> None:
+    """Fill in the modifiers' factors and the sentences that state a level or a partial marker."""
+    full, starts = reading.full, reading.starts
+    sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
+    for s, _e, kind, value in reading.cues:
+        si = bisect_right(starts, s) - 1
+        if kind == CUE_MODIFIER:
+            sent_factor[si] = min(sent_factor.get(si, 1.0), factors[value])
+        elif kind == CUE_LEVEL:
+            level_sents.add(si)
+            # "Exercise increased caution\n\nin Bolivia due to crime, unrest and health.": a level
+            # stated without a full stop goes on in the next line's risk list.
+            if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
+                level_sents.add(si + 1)
+        elif kind == CUE_PARTIAL:
+            partial_sents.add(si)
