@@ -23,6 +23,7 @@ test: install
 	bash scripts/ensure-postgres.sh
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: install
