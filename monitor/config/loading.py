@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError, Problem
-from monitor.support.yamlpos import Located, load_located
+from monitor.support.yamlpos import DuplicateKeyError, Located, load_located
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -178,8 +178,10 @@ def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = No
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(file, mark.line + 1 if mark else None,
-                                   mark.column + 1 if mark else None, "", f"not valid YAML: {problem}")]) from exc
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if isinstance(exc, DuplicateKeyError):
+            raise ConfigError([Problem(file, line, col, format_path(exc.path), problem)]) from exc
+        raise ConfigError([Problem(file, line, col, "", f"not valid YAML: {problem}")]) from exc
     if not isinstance(located.data, dict):
         raise ConfigError([Problem(file, 1, 1, "", "expected a mapping of keys (database, sources, alerts, ...)")],
                           hint="see config.example.yaml")

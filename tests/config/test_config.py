@@ -85,3 +85,18 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert "no such file" in str(info.value)
+
+
+def test_webhook_url_schemes_are_config_errors_naming_each_key_without_the_url() -> None:
+    text = ("sources:\n  - {name: a, kind: files, path: x}\nalerts:\n  - name: hook\n    deliver:\n"
+            "      - {kind: webhook, url: 'file:///etc/passwd'}\n"
+            "      - {kind: webhook, url: 'gopher://user:CANARY@x/'}\n"
+            "      - {kind: webhook, url: 'https://user:CANARY@hooks.example.org/x'}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml", base=Path("/tmp"))
+    problems = [str(p) for p in info.value.problems]
+    assert problems == [
+        "c.yaml:6:30: alerts[0].deliver[0].url: expected an http:// or https:// URL, got the scheme 'file'",
+        "c.yaml:7:30: alerts[0].deliver[1].url: expected an http:// or https:// URL, got the scheme 'gopher'",
+    ]
+    assert "CANARY" not in str(info.value)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from peers import Receiver, free_port
 
 from monitor.config import WebhookTarget
@@ -90,9 +91,22 @@ def test_errors_never_show_the_url_path_or_query(rendered: RenderedDigest) -> No
     assert "XXXXsecret" not in str(error) and "token=abc" not in str(error)
 
 
+BAD_URLS = ["javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd", "gopher://x", "not a url",
+            "http://", "http://[::1"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_non_http_url_is_refused_at_load(url: str) -> None:
+    with pytest.raises(ValidationError, match="expected an http"):
+        hook(url)
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd"])
-def test_non_http_url_is_permanent(rendered: RenderedDigest, url: str) -> None:
-    error = post(hook(url), rendered)
+def test_non_http_url_that_skipped_validation_is_still_permanent(rendered: RenderedDigest, url: str) -> None:
+    # Defence in depth: a target built without validation is still never sent to a non-http URL.
+    target = WebhookTarget.model_construct(kind="webhook", url=url, secret=None, timeout=timedelta(seconds=2),
+                                           headers={}, template=None)
+    error = post(target, rendered)
     assert isinstance(error, DeliveryError) and not error.retryable
 
 
