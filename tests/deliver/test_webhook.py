@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 from peers import Receiver, free_port
+from pydantic import ValidationError
 
 from monitor.config import WebhookTarget
 from monitor.deliver import DeliveryOutcome, DeliverySession, deliver

@@ -3,6 +3,8 @@ aliases that expand past any real file, a document of absurd size."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from monitor.support import yamlpos
@@ -29,7 +31,7 @@ def test_shared_aliases_are_counted_as_expanded(monkeypatch: pytest.MonkeyPatch)
 def test_an_alias_bomb_is_refused_before_it_expands() -> None:
     levels = "abcdefghij"
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    lines += [f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 10) + "]" for prev, cur in zip(levels, levels[1:])]
+    lines += [f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 10) + "]" for prev, cur in itertools.pairwise(levels)]
     # Ten levels expand to ten billion values: refused from the composed graph, never expanded.
     with pytest.raises(TooLargeError, match="aliases nested too deep"):
         load_located("\n".join(lines))
