@@ -8,6 +8,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from monitor.support.redact import redact_text
+
 # C0 controls but tab and newline, DEL and C1 controls: a carriage return or an escape sequence in a
 # feed title or a file name could rewrite what a terminal shows.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -23,8 +25,11 @@ def escape_line(text: str) -> str:
 
 
 class TextFormatter(logging.Formatter):
+    """Every line, ours or a library's (httpx logs each request's URL), escaped and with the secrets
+    of any URL in it masked."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return escape_line(super().format(record))
+        return escape_line(redact_text(super().format(record)))
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,10 +38,10 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_text(record.getMessage()),
         }
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+            data["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)
 
 

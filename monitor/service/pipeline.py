@@ -22,6 +22,7 @@ from monitor.models import RawEntry
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.store import SourceState, Store
+from monitor.support.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,9 @@ class Pipeline:
     def _failed(self, source: AnySource, state: SourceState, report: SourceReport,
                 message: str) -> SourceReport:
         now = self.clock()
+        # The one place every source kind's failure is recorded: a URL in it keeps no credentials,
+        # whether it is shown by `status`, stored or printed.
+        message = redact_text(message)
         state.last_attempt = now
         state.consecutive_failures += 1
         state.last_error = message

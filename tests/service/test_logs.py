@@ -27,3 +27,9 @@ def test_control_characters_are_shown_not_obeyed() -> None:
 
 def test_indented_continuations_and_tabs_stay_as_written() -> None:
     assert escape_line("failed\n  hint: add smtp\tnow") == "failed\n  hint: add smtp\tnow"
+
+
+def test_urls_in_any_logged_line_lose_their_credentials() -> None:
+    # httpx logs every request's URL at INFO; --debug shows those lines.
+    text = _format('HTTP Request: POST %s "HTTP/1.1 200 OK"', "http://huser:CANARYPW@127.0.0.1:9/hook?key=CANARYKEY")
+    assert "CANARY" not in text and "http://huser:***@127.0.0.1:9/hook?key=***" in text

@@ -434,3 +434,13 @@ def test_every_corpus_document_parses_or_fails_cleanly(corpus_dir):
         for entry in entries:
             assert "root:x:0:0" not in entry.title + entry.body
     assert parsed > 1900 and time.monotonic() - started < 45
+
+
+def test_relative_links_never_inherit_the_feed_urls_credentials(http_server):
+    body = RSS % (b"<item><title>Relative</title><link>/news/2</link><guid isPermaLink='false'>g2</guid>"
+                  b"<description>x</description></item>")
+    url = http_server.serve("/feed", body, headers={"Content-Type": "application/rss+xml"})
+    secret = url.replace("http://", "http://fuser:CANARYPASS@") + "?token=CANARYTOKEN"
+    result = fetch(source(secret))
+    link = result.entries[0].link or ""
+    assert link.endswith("/news/2") and "CANARY" not in link
