@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError, Problem
+from monitor.support.redact import is_secret_key, redact_text
 from monitor.support.yamlpos import DuplicateKeyError, Located, load_located
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -166,8 +167,19 @@ def _explain(error: dict[str, Any], path: tuple[str | int, ...], data: Any) -> t
     message = message.removeprefix("Value error, ")
     got = error.get("input")
     if kind not in ("value_error",) and not isinstance(got, dict | list):
-        message += f", got {got!r}"
+        message += f", got {_shown(got, path)}"
     return message, None
+
+
+def _shown(value: Any, path: tuple[str | int, ...]) -> str:
+    """A wrong value as an error may show it: never the value of a secret-bearing key (a password in
+    the wrong field is still a password), a URL without its credentials."""
+    names = [str(part) for part in path if isinstance(part, str)]
+    if any(is_secret_key(name) for name in names) or "headers" in names[:-1]:
+        return f"a {type(value).__name__} (not shown: it may be a secret)"
+    if isinstance(value, str) and "://" in value:
+        return repr(redact_text(value))
+    return repr(value)
 
 
 def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = None,

@@ -16,6 +16,7 @@ from pathlib import Path
 from monitor.config import FilesSource
 from monitor.errors import SourceError
 from monitor.models import RawEntry
+from monitor.sources.charset import repair_charset
 from monitor.sources.extract import html_to_text
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,12 @@ def read_article(path: Path, warnings: list[str] | None = None) -> tuple[str, st
                             f"{MAX_FILE_BYTES // (1024 * 1024)} MB were read")
     if b"\0" in data[:8192]:
         raise ValueError("binary file, not an article")
-    text = data.decode("utf-8", errors="replace")
+    repaired = repair_charset(data, None)
+    if repaired.warning and warnings is not None:
+        # Decoded as UTF-8 with replacement, "Café" in windows-1252 became "Caf\ufffd" unannounced.
+        chosen = repaired.warning.rsplit(" ", 1)[-1]
+        warnings.append(f"not UTF-8: decoded as {chosen}")
+    text = repaired.data.decode("utf-8", errors="replace")
     if path.suffix.lower() in (".html", ".htm"):
         text = html_to_text(text)
     return split_article(text)

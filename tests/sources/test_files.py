@@ -79,3 +79,15 @@ def test_a_file_over_the_cap_is_read_up_to_it_with_a_warning(tmp_path: Path, mon
     result = poll_files(_source(tmp_path))
     assert len(result.entries[0].body) < 1024 * 1024
     assert any(w.startswith("big.txt: longer than 1 MB") for w in result.warnings)
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("Café fermé à Genève\n\nLa manifestation a dégénéré près de l'hôtel de ville, à côté du théâtre.", "cp1252"),
+    ("Протесты в Бишкеке\n\nПолиция задержала десятки участников акции в центре города.", "cp1251"),
+])
+def test_a_file_in_another_charset_is_decoded_with_a_warning(tmp_path: Path, text: str, codec: str) -> None:
+    (tmp_path / "a.txt").write_bytes(text.encode(codec))
+    result = poll_files(_source(tmp_path))
+    entry = result.entries[0]
+    assert (entry.title, entry.body.strip()) == tuple(part.strip() for part in text.split("\n\n", 1))
+    assert result.warnings == [f"a.txt: not UTF-8: decoded as {codec}"]
