@@ -47,6 +47,8 @@ class WebhookTarget(Strict):
     timeout: Duration = timedelta(seconds=10)
     headers: dict[str, str] = Field(default_factory=dict)
     template: RelPath | None = None
+    # Link-local and cloud metadata addresses are refused unless this says the receiver is meant.
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from peers import Receiver, free_port
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from monitor.config import WebhookTarget
 from monitor.deliver import DeliveryOutcome, DeliverySession, deliver
 from monitor.deliver.webhook import default_body
+from monitor.deliver.webhook import post as post_webhook
 from monitor.errors import DeliveryError
 from monitor.models import RenderedDigest
 
@@ -151,3 +153,45 @@ def test_bad_templates_are_permanent_failures(receiver: Receiver, rendered: Rend
     error = post(hook(f"{receiver.url}/ok", template=template), rendered)
     assert isinstance(error, DeliveryError) and not error.retryable and "body.json" in str(error)
     assert not receiver.requests
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "[fe80::1]", "[::ffff:169.254.169.254]", "[fd00:ec2::254]",
+                                  "100.100.100.200", "0.0.0.0"])
+def test_link_local_and_metadata_addresses_are_refused_before_any_connection(rendered: RenderedDigest,
+                                                                             host: str) -> None:
+    # The transport records instead of connecting: a test must never send traffic off loopback.
+    attempted: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        attempted.append(request)
+        return httpx.Response(200)
+
+    async def scenario() -> DeliveryError | DeliveryOutcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            try:
+                return await post_webhook(client, hook(f"http://{host}/latest/meta-data/"), rendered)
+            except DeliveryError as exc:
+                return exc
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, DeliveryError) and not error.retryable and "allow_private" in str(error)
+    assert attempted == []
+
+
+def test_allow_private_lets_a_meant_link_local_receiver_through(rendered: RenderedDigest) -> None:
+    attempted: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        attempted.append(str(request.url))
+        return httpx.Response(200)
+
+    async def scenario() -> DeliveryOutcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            return await post_webhook(client, hook("http://169.254.10.10/hook", allow_private=True), rendered)
+
+    assert "HTTP 200" in str(asyncio.run(scenario()))
+    assert attempted == ["http://169.254.10.10/hook"]
+
+
+def test_loopback_and_private_receivers_stay_allowed(receiver: Receiver, rendered: RenderedDigest) -> None:
+    assert isinstance(post(hook(f"{receiver.url}/ok"), rendered), DeliveryOutcome)
