@@ -18,6 +18,8 @@ from monitor.cli.cycle import cmd_ingest, cmd_items, cmd_once, cmd_run
 from monitor.cli.digests import cmd_alerts, cmd_digest, cmd_digests
 from monitor.cli.rules import cmd_classify, cmd_rules
 from monitor.cli.state import cmd_advisories, cmd_db, cmd_status, cmd_trips
+from monitor.service.logs import escape_line
+from monitor.support.redact import redact_text
 
 log = logging.getLogger("monitor")
 
@@ -135,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MonitorError as exc:
         if args.debug:
             log.exception("failed")
-        sys.stderr.write(f"advisory-monitor {args.command}: error: {exc}\n")
+        sys.stderr.write(f"advisory-monitor {args.command}: error: {escape_line(redact_text(str(exc)))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

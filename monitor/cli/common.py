@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.service.logs import escape_line
+from monitor.support.redact import redact_text
+
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.store import Store
@@ -48,10 +51,11 @@ def parse_since(value: str) -> datetime:
 
 def print_source_reports(reports: Sequence[Any]) -> None:
     for report in reports:
-        line = report.summary()
+        # A summary or warning may quote a feed's title or a file's name: one line each, whatever they hold.
+        line = escape_line(redact_text(report.summary()))
         (sys.stderr if not report.ok else sys.stdout).write(line + "\n")
         for warning in report.warnings[:5]:
-            sys.stderr.write(f"  warning: {warning}\n")
+            sys.stderr.write(f"  warning: {escape_line(redact_text(str(warning)))}\n")
         if len(report.warnings) > 5:
             sys.stderr.write(f"  ... and {len(report.warnings) - 5} more warnings\n")
 

@@ -139,18 +139,20 @@ def cmd_status(args: argparse.Namespace) -> int:
             holds = ", ".join(f"{kind} {name}" for kind, name in row["holds"]) or "-"
             emit(f"{row['name']:<44} {when(row['started']):<19}  {when(row['heartbeat']):<19}  {holds}")
         emit("")
-    emit(f"{'SOURCE':<24} {'LAST OK':<19}  {'FAILS':>5}  {'NEXT POLL':<19}  {'ITEMS':>6}  LAST ERROR")
+    names = {id(row): row["name"] + ("" if row.get("enabled", True) else " (off)") for row in rows}
+    # As wide as the longest name, so a long or disabled source's name never pushes its row askew.
+    width = max([24, *(len(name) for name in names.values())])
+    emit(f"{'SOURCE':<{width}} {'LAST OK':<19}  {'FAILS':>5}  {'NEXT POLL':<19}  {'ITEMS':>6}  LAST ERROR")
     for row in rows:
         if row["type"] == "source":
-            name = row["name"] + ("" if row["enabled"] else " (off)")
-            emit(f"{name:<24} {when(row['last_ok']):<19}  {row['failures']:>5}  {when(row['next_poll']):<19}  "
-                  f"{row['items']:>6}  {row['last_error'] or ''}")
+            emit(f"{names[id(row)]:<{width}} {when(row['last_ok']):<19}  {row['failures']:>5}  "
+                 f"{when(row['next_poll']):<19}  {row['items']:>6}  {row['last_error'] or ''}")
     emit("")
-    emit(f"{'ALERT':<24} {'LAST DIGEST':<19}  {'PENDING':>7}  {'FAILED':>6}  {'SENT':>5}")
+    emit(f"{'ALERT':<{width}} {'LAST DIGEST':<19}  {'PENDING':>7}  {'FAILED':>6}  {'SENT':>5}")
     for row in rows:
         if row["type"] == "alert":
-            emit(f"{row['name']:<24} {when(row['last_digest']):<19}  {row['pending']:>7}  {row['failed']:>6}  "
-                  f"{row['sent']:>5}")
+            emit(f"{names[id(row)]:<{width}} {when(row['last_digest']):<19}  {row['pending']:>7}  "
+                 f"{row['failed']:>6}  {row['sent']:>5}")
     return 0
 
 

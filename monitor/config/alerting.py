@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
-from monitor.config.base import Duration, RelPath, Strict
+from monitor.config.base import Duration, Interval, RelPath, Strict
 from monitor.config.delivery import Target
 
 
@@ -37,7 +37,7 @@ class MatchSpec(Strict):
 
 
 class EverySchedule(Strict):
-    every: Duration
+    every: Interval
 
 
 def _check_timezone(value: str) -> str:

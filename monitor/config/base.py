@@ -23,6 +23,20 @@ def relative_path(value: Path, info: ValidationInfo) -> Path:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+MIN_INTERVAL = timedelta(seconds=1)
+
+
+def _at_least_the_floor(value: timedelta) -> timedelta:
+    # `every: 0s` would poll (or send) as fast as the scheduler can loop.
+    if value < MIN_INTERVAL:
+        raise ValueError(f"expected an interval of at least {MIN_INTERVAL.total_seconds():g}s, "
+                         f"got {value.total_seconds():g}s")
+    return value
+
+
+# How often something repeats: a duration, never under a second.
+Interval = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_at_least_the_floor)]
 RelPath = Annotated[Path, AfterValidator(relative_path)]
 
 

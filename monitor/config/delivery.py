@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -46,6 +47,25 @@ class WebhookTarget(Strict):
     timeout: Duration = timedelta(seconds=10)
     headers: dict[str, str] = Field(default_factory=dict)
     template: RelPath | None = None
+    # Link-local and cloud metadata addresses are refused unless this says the receiver is meant.
+    allow_private: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        # Checked here, not at send time: a bad URL found at send time has already claimed its items.
+        # The message never repeats the URL: it may carry credentials.
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            raise ValueError("expected an http(s) URL, got something that is not a URL") from None
+        if parts.scheme not in ("http", "https"):
+            got = f"the scheme '{parts.scheme}'" if parts.scheme else "no scheme"
+            raise ValueError(f"expected an http:// or https:// URL, got {got}")
+        if not host:
+            raise ValueError("expected an http(s) URL with a host name")
+        return value
 
     @field_validator("secret", mode="before")
     @classmethod

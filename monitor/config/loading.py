@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.model import Config
 from monitor.errors import ConfigError, Problem
-from monitor.support.yamlpos import Located, load_located
+from monitor.support.redact import is_secret_key, redact_text
+from monitor.support.yamlpos import DuplicateKeyError, Located, load_located
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -166,8 +167,19 @@ def _explain(error: dict[str, Any], path: tuple[str | int, ...], data: Any) -> t
     message = message.removeprefix("Value error, ")
     got = error.get("input")
     if kind not in ("value_error",) and not isinstance(got, dict | list):
-        message += f", got {got!r}"
+        message += f", got {_shown(got, path)}"
     return message, None
+
+
+def _shown(value: Any, path: tuple[str | int, ...]) -> str:
+    """A wrong value as an error may show it: never the value of a secret-bearing key (a password in
+    the wrong field is still a password), a URL without its credentials."""
+    names = [str(part) for part in path if isinstance(part, str)]
+    if any(is_secret_key(name) for name in names) or "headers" in names[:-1]:
+        return f"a {type(value).__name__} (not shown: it may be a secret)"
+    if isinstance(value, str) and "://" in value:
+        return repr(redact_text(value))
+    return repr(value)
 
 
 def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = None,
@@ -178,8 +190,10 @@ def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = No
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(file, mark.line + 1 if mark else None,
-                                   mark.column + 1 if mark else None, "", f"not valid YAML: {problem}")]) from exc
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if isinstance(exc, DuplicateKeyError):
+            raise ConfigError([Problem(file, line, col, format_path(exc.path), problem)]) from exc
+        raise ConfigError([Problem(file, line, col, "", f"not valid YAML: {problem}")]) from exc
     if not isinstance(located.data, dict):
         raise ConfigError([Problem(file, 1, 1, "", "expected a mapping of keys (database, sources, alerts, ...)")],
                           hint="see config.example.yaml")

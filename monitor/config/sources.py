@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from monitor.config.base import Duration, RelPath, Strict, relative_path
+from monitor.config.base import Duration, Interval, RelPath, Strict, relative_path
 
 
 class FilesSource(Strict):
@@ -18,7 +18,7 @@ class FilesSource(Strict):
     kind: Literal["files"]
     name: str
     path: RelPath
-    every: Duration = timedelta(hours=1)
+    every: Interval = timedelta(hours=1)
     enabled: bool = True
     extensions: tuple[str, ...] = (".txt", ".md", ".html", ".htm")
 
@@ -28,7 +28,7 @@ class _FetchedSource(Strict):
 
     name: str
     url: str
-    every: Duration = timedelta(hours=1)
+    every: Interval = timedelta(hours=1)
     enabled: bool = True
     timeout: Duration = timedelta(seconds=20)
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
@@ -76,7 +76,7 @@ class FcdoSource(OfficialSource):
 
     kind: Literal["fcdo"]
     url: str = "https://www.gov.uk/api/content/foreign-travel-advice"
-    every: Duration = timedelta(hours=6)
+    every: Interval = timedelta(hours=6)
     timeout: Duration = timedelta(seconds=180)
     # Only these countries (ISO alpha-2 codes or names); empty: every country in the index.
     countries: list[str] = Field(default_factory=list)
@@ -102,7 +102,7 @@ class GdacsSource(OfficialSource):
 
     kind: Literal["gdacs"]
     url: str = "https://www.gdacs.org/xml/rss.xml"
-    every: Duration = timedelta(minutes=15)
+    every: Interval = timedelta(minutes=15)
 
 
 class CapSource(OfficialSource):
@@ -110,7 +110,7 @@ class CapSource(OfficialSource):
 
     kind: Literal["cap"]
     url: str = "https://api.weather.gov/alerts/active.atom"
-    every: Duration = timedelta(minutes=15)
+    every: Interval = timedelta(minutes=15)
     # Fetch the CAP document behind each index entry that does not carry the CAP fields itself.
     follow_links: bool = True
     max_alerts: int = Field(default=200, gt=0)

@@ -65,6 +65,16 @@ class SmtpConnection:
         await client.connect()
         try:
             if cfg.username and cfg.password is not None:
+                # Asked of a server that offers no AUTH, aiosmtplib raises a bare SMTPException that
+                # reads like an outage and would be retried for ever: it is a configuration mismatch.
+                if client.is_ehlo_or_helo_needed:  # after STARTTLS the extensions are asked again
+                    await client.ehlo()
+                if not client.supports_extension("auth"):
+                    raise DeliveryError(
+                        f"SMTP server {self.where} offers no login (no AUTH) but smtp.username is set",
+                        retryable=False,
+                        hint="remove smtp.username/password, or set smtp.security: starttls (or tls) if the "
+                             "server offers AUTH only over TLS")
                 await client.login(cfg.username, cfg.password.get_secret_value())
         except BaseException:
             await _quit(client)  # a polite QUIT lets a TLS session close its socket too

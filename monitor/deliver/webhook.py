@@ -24,6 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from monitor.config import WebhookTarget
+from monitor.deliver.addresses import refuse_forbidden
 from monitor.deliver.outcome import DeliveryOutcome
 from monitor.digest import safe_url, sanitize_html
 from monitor.errors import DeliveryError
@@ -116,6 +117,8 @@ async def post(client: httpx.AsyncClient, target: WebhookTarget, rendered: Rende
     if url.scheme not in ("http", "https"):
         raise DeliveryError(f"webhook URL must be http(s), not {url.scheme!r}", retryable=False)
     where = _where(url)
+    if not target.allow_private:
+        await refuse_forbidden(url.host, url.port or (443 if url.scheme == "https" else 80))
     if target.template is not None:
         body = render_body(target.template, rendered)
         content_type = "application/json" if _is_json(target.template.name) else "text/plain; charset=utf-8"

@@ -27,6 +27,7 @@ from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_pol
 from monitor.sources.parsepool import ParsePool, cpu_workers
 from monitor.store import SourceState, Store
 from monitor.support.backoff import backoff
+from monitor.support.redact import redact_text
 
 if TYPE_CHECKING:
     import httpx
@@ -231,6 +232,9 @@ class Pipeline:
     def _failed(self, source: AnySource, state: SourceState, report: SourceReport,
                 message: str) -> SourceReport:
         now = self.clock()
+        # The one place every source kind's failure is recorded: a URL in it keeps no credentials,
+        # whether it is shown by `status`, stored or printed.
+        message = redact_text(message)
         state.last_attempt = now
         state.consecutive_failures += 1
         state.last_error = message

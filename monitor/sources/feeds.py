@@ -31,6 +31,7 @@ from monitor.errors import SourceError
 from monitor.models import PollResult
 from monitor.sources.feedparsing import parse_feed
 from monitor.sources.parsepool import CURRENT_POOL, ParseBudgetExceeded, ParsePool, WorkerDied
+from monitor.support.redact import redact_url
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "Body", "FetchResult", "PollResult", "fetch_body", "fetch_feed",
            "make_client", "parse_feed"]
@@ -239,6 +240,9 @@ async def fetch_feed(
         return got
     budget = source.parse_timeout.total_seconds()
     pool = pool or CURRENT_POOL.get()
+    # The feed's address is the base for its relative links: without its credentials, so that no
+    # stored link (nor an id made from one) carries them.
+    got.url = redact_url(got.url)
     try:
         if pool is not None:
             entries, warnings = await pool.run(parse_feed, source.name, got.data, url=got.url,

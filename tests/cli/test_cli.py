@@ -92,3 +92,18 @@ def test_second_instance_is_refused_naming_the_first(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "monitor", "ingest", "--config", str(config)],
                             capture_output=True, text=True, timeout=60, env={**os.environ})
     assert result.returncode == 0, result.stderr
+
+
+def test_status_columns_stay_aligned_with_a_long_disabled_source(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path}/m.db\nsources:\n"
+                      f"  - {{name: seeds, kind: files, path: {ROOT / 'seeds'}}}\n"
+                      "  - {name: a-rather-long-feed-name, kind: feed, url: 'http://127.0.0.1:9/x', enabled: false}\n",
+                      encoding="utf-8")
+    assert main(["status", "--config", str(config)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    header = lines[0]
+    column = header.index("LAST OK")
+    for line in lines[1:3]:
+        assert line[column - 1] == " " and line[column] in "-0123456789", line

@@ -85,3 +85,41 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert "no such file" in str(info.value)
+
+
+def test_webhook_url_schemes_are_config_errors_naming_each_key_without_the_url() -> None:
+    text = ("sources:\n  - {name: a, kind: files, path: x}\nalerts:\n  - name: hook\n    deliver:\n"
+            "      - {kind: webhook, url: 'file:///etc/passwd'}\n"
+            "      - {kind: webhook, url: 'gopher://user:CANARY@x/'}\n"
+            "      - {kind: webhook, url: 'https://user:CANARY@hooks.example.org/x'}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml", base=Path("/tmp"))
+    problems = [str(p) for p in info.value.problems]
+    assert problems == [
+        "c.yaml:6:30: alerts[0].deliver[0].url: expected an http:// or https:// URL, got the scheme 'file'",
+        "c.yaml:7:30: alerts[0].deliver[1].url: expected an http:// or https:// URL, got the scheme 'gopher'",
+    ]
+    assert "CANARY" not in str(info.value)
+
+
+@pytest.mark.parametrize("every", ["0s", "0", "0.5s"])
+def test_an_interval_under_a_second_is_refused(every: str) -> None:
+    text = f"sources:\n  - {{name: a, kind: files, path: x, every: {every}}}\nalerts:\n  - name: b\n" \
+           f"    schedule: {{every: {every}}}\n    deliver: [{{kind: file, path: out}}]\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml", base=Path("/tmp"))
+    messages = [str(p) for p in info.value.problems]
+    assert any("sources[0].every: expected an interval of at least 1s" in m for m in messages)
+    assert any("alerts[0].schedule.every: expected an interval of at least 1s" in m for m in messages)
+
+
+def test_a_secret_in_a_wrongly_typed_field_is_not_echoed() -> None:
+    text = ("sources:\n  - {name: a, kind: files, path: x}\nsmtp:\n  password: [Pa55-CANARY]\n  port: Pa55-CANARY2\n"
+            "alerts:\n  - name: h\n    deliver:\n      - {kind: webhook, url: 'https://h.example.org/x', "
+            "headers: {Authorization: [Bearer-CANARY3]}, secret: 12}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml", base=Path("/tmp"))
+    shown = str(info.value)
+    assert "smtp.password" in shown and "not shown" in shown
+    assert "CANARY" not in shown.replace("Pa55-CANARY2", "")  # the port is no secret: shown as given
+    assert "Pa55-CANARY2" in shown

@@ -192,3 +192,13 @@ def test_email_target_without_smtp_config_is_permanent(rendered: RenderedDigest,
 
     error = asyncio.run(scenario())
     assert not error.retryable and "smtp" in str(error)
+
+
+def test_a_login_against_a_server_without_auth_is_a_named_permanent_error(smtp_server: Any,
+                                                                          rendered: RenderedDigest) -> None:
+    server = smtp_server()  # plain SMTP, no AUTH offered
+    config = smtp(server.port, username=USER, password="irrelevant-secret")
+    [error], _ = asyncio.run(send_all(config, target("a@example.org"), rendered))
+    assert isinstance(error, DeliveryError) and not error.retryable
+    assert "no AUTH" in str(error) and "cannot reach" not in str(error)
+    assert server.sink.messages == []

@@ -11,12 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from peers import Receiver, free_port
+from pydantic import ValidationError
 
 from monitor.config import WebhookTarget
 from monitor.deliver import DeliveryOutcome, DeliverySession, deliver
 from monitor.deliver.webhook import default_body
+from monitor.deliver.webhook import post as post_webhook
 from monitor.errors import DeliveryError
 from monitor.models import RenderedDigest
 
@@ -90,9 +93,22 @@ def test_errors_never_show_the_url_path_or_query(rendered: RenderedDigest) -> No
     assert "XXXXsecret" not in str(error) and "token=abc" not in str(error)
 
 
+BAD_URLS = ["javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd", "gopher://x", "not a url",
+            "http://", "http://[::1"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_non_http_url_is_refused_at_load(url: str) -> None:
+    with pytest.raises(ValidationError, match="expected an http"):
+        hook(url)
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.org/x", "file:///etc/passwd"])
-def test_non_http_url_is_permanent(rendered: RenderedDigest, url: str) -> None:
-    error = post(hook(url), rendered)
+def test_non_http_url_that_skipped_validation_is_still_permanent(rendered: RenderedDigest, url: str) -> None:
+    # Defence in depth: a target built without validation is still never sent to a non-http URL.
+    target = WebhookTarget.model_construct(kind="webhook", url=url, secret=None, timeout=timedelta(seconds=2),
+                                           headers={}, template=None)
+    error = post(target, rendered)
     assert isinstance(error, DeliveryError) and not error.retryable
 
 
@@ -137,3 +153,45 @@ def test_bad_templates_are_permanent_failures(receiver: Receiver, rendered: Rend
     error = post(hook(f"{receiver.url}/ok", template=template), rendered)
     assert isinstance(error, DeliveryError) and not error.retryable and "body.json" in str(error)
     assert not receiver.requests
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "[fe80::1]", "[::ffff:169.254.169.254]", "[fd00:ec2::254]",
+                                  "100.100.100.200", "0.0.0.0"])
+def test_link_local_and_metadata_addresses_are_refused_before_any_connection(rendered: RenderedDigest,
+                                                                             host: str) -> None:
+    # The transport records instead of connecting: a test must never send traffic off loopback.
+    attempted: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        attempted.append(request)
+        return httpx.Response(200)
+
+    async def scenario() -> DeliveryError | DeliveryOutcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            try:
+                return await post_webhook(client, hook(f"http://{host}/latest/meta-data/"), rendered)
+            except DeliveryError as exc:
+                return exc
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, DeliveryError) and not error.retryable and "allow_private" in str(error)
+    assert attempted == []
+
+
+def test_allow_private_lets_a_meant_link_local_receiver_through(rendered: RenderedDigest) -> None:
+    attempted: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        attempted.append(str(request.url))
+        return httpx.Response(200)
+
+    async def scenario() -> DeliveryOutcome:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+            return await post_webhook(client, hook("http://169.254.10.10/hook", allow_private=True), rendered)
+
+    assert "HTTP 200" in str(asyncio.run(scenario()))
+    assert attempted == ["http://169.254.10.10/hook"]
+
+
+def test_loopback_and_private_receivers_stay_allowed(receiver: Receiver, rendered: RenderedDigest) -> None:
+    assert isinstance(post(hook(f"{receiver.url}/ok"), rendered), DeliveryOutcome)

@@ -133,3 +133,15 @@ def test_near_duplicate_index_is_kept_in_the_store_and_filled_for_older_database
     report = _ingest(restarted)["articles"]
     assert (report.counts.new, report.counts.duplicates) == (0, 1)  # type: ignore[attr-defined]
     assert pipeline.store.dedup_keys_count() > 0
+
+
+def test_a_failing_feeds_credentials_are_neither_reported_nor_stored(tmp_path: Path) -> None:
+    from tests.ports import free_port
+
+    url = f"http://fuser:CANARYPASS@127.0.0.1:{free_port()}/feed.xml?token=CANARYTOKEN"
+    pipeline, _ = _setup(tmp_path, f"  - {{name: locked, kind: feed, url: '{url}'}}\n")
+    report = _ingest(pipeline)["locked"]
+    assert not report.ok and "could not connect" in (report.error or "")
+    assert "CANARY" not in (report.error or "") and "CANARY" not in report.summary()
+    assert "CANARY" not in (pipeline.store.source_state("locked").last_error or "")
+    assert b"CANARY" not in b"".join(p.read_bytes() for p in tmp_path.glob("m.db*"))
