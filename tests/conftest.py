@@ -145,3 +145,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def pg_url(pg_server: PostgresServer) -> str:
     """A fresh PostgreSQL database (what only PostgreSQL does: leases, advisory locks)."""
     return pg_server.create_database()
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs the CLI's main() points the root logger at that test's captured stderr; a
+    later test that logs must not write to that closed stream, whatever order the tests run in."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
