@@ -23,6 +23,7 @@ from monitor.store.dedup import Candidate, Fingerprint
 from monitor.store.dialects import make_engine
 from monitor.store.levels import LevelWrite, write_levels
 from monitor.store.translate import reason, store_error, translates_errors, translating
+from monitor.support.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,11 @@ class Store:
                 engine.dispose()
                 raise
         except SQLAlchemyError as exc:
-            raise store_error(exc, f"cannot open database {_redact(url)}: {reason(exc)}",
+            raise store_error(exc, f"cannot open database {redact_url(url)}: {reason(exc)}",
                               hint="check the `database:` URL, that the server is up (PostgreSQL) or that its "
                                    "folder exists and is writable (SQLite)") from exc
         except OSError as exc:
-            raise store_error(exc, f"cannot open database {_redact(url)}: {exc}",
+            raise store_error(exc, f"cannot open database {redact_url(url)}: {exc}",
                               hint="check the `database:` URL and that its folder exists and is writable") from exc
         return cls(engine, url)
 
@@ -389,15 +390,6 @@ def _row_item(row: Any) -> Item:
 def _dup_row(d: DuplicateRecord) -> dict[str, Any]:
     return {**d.__dict__, "seen_at": _now()}
 
-
-def _redact(url: str) -> str:
-    """A database URL fit for logs: the password, if any, replaced."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
 
 
 def _counter(conn: Connection, key: str, *, lock: bool = False) -> int:
