@@ -18,7 +18,7 @@ from monitor.config import OfficialPreset
 from monitor.models import PollResult
 from monitor.official import canada, cap, fcdo, gdacs, smartraveller, us
 from monitor.official.fetch import as_feed_source
-from monitor.sources.poll import SourceFactory
+from monitor.sources.poll import FetchedPoller, SourceFactory
 
 __all__ = ["POLLERS", "OfficialPoller", "as_feed_source", "fetch_official"]
 
@@ -31,23 +31,13 @@ _FETCHERS: dict[str, _Fetch] = {
 }
 
 
-class OfficialPoller:
+class OfficialPoller(FetchedPoller):
     """An official preset as the pipeline polls it: fetched, its entries stating advisory levels."""
 
-    fetched = True
     tracks_levels = True
 
-    def __init__(self, config: OfficialPreset) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
-                   moved_to: str | None) -> PollResult:
-        source = self.config.model_copy(update={"url": moved_to}) if moved_to else self.config
-        assert client is not None, "a fetched source is polled with the shared client"
+    async def fetch(self, source: OfficialPreset, client: httpx.AsyncClient, *, etag: str | None,
+                    last_modified: str | None) -> PollResult:
         return await fetch_official(source, client, etag=etag, last_modified=last_modified)
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from monitor.config import FeedSource, FilesSource
 
-__all__ = ["POLLERS", "FeedPoller", "FilesPoller", "PollResult", "Source", "SourceFactory"]
+__all__ = ["POLLERS", "FeedPoller", "FetchedPoller", "FilesPoller", "PollResult", "Poller", "Source", "SourceFactory"]
 
 
 class Source(Protocol):
@@ -50,18 +50,24 @@ class Source(Protocol):
 SourceFactory = Callable[[Any], Source]
 
 
-class FilesPoller:
-    """A folder of articles: read in a thread, no client, no validators."""
+class Poller:
+    """What every poller shares: its configured source and the name the pipeline reports it by."""
 
     fetched = False
     tracks_levels = False
 
-    def __init__(self, config: FilesSource) -> None:
+    def __init__(self, config: Any) -> None:
         self.config = config
 
     @property
     def name(self) -> str:
-        return self.config.name
+        return str(self.config.name)
+
+
+class FilesPoller(Poller):
+    """A folder of articles: read in a thread, no client, no validators."""
+
+    config: FilesSource
 
     async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
                    moved_to: str | None) -> PollResult:
@@ -70,25 +76,29 @@ class FilesPoller:
         return await asyncio.to_thread(poll_files, self.config)
 
 
-class FeedPoller:
-    """An RSS/Atom feed, at a URL or in a local file."""
+class FetchedPoller(Poller):
+    """A source read from a URL: polled with the shared client at its new address once it moved."""
 
     fetched = True
-    tracks_levels = False
-
-    def __init__(self, config: FeedSource) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        return self.config.name
 
     async def poll(self, client: httpx.AsyncClient | None, *, etag: str | None, last_modified: str | None,
                    moved_to: str | None) -> PollResult:
-        from monitor.sources.feeds import fetch_feed
-
         source = self.config.model_copy(update={"url": moved_to}) if moved_to else self.config
         assert client is not None, "a fetched source is polled with the shared client"
+        return await self.fetch(source, client, etag=etag, last_modified=last_modified)
+
+    async def fetch(self, source: Any, client: httpx.AsyncClient, *, etag: str | None,
+                    last_modified: str | None) -> PollResult:
+        raise NotImplementedError
+
+
+class FeedPoller(FetchedPoller):
+    """An RSS/Atom feed, at a URL or in a local file."""
+
+    async def fetch(self, source: FeedSource, client: httpx.AsyncClient, *, etag: str | None,
+                    last_modified: str | None) -> PollResult:
+        from monitor.sources.feeds import fetch_feed
+
         return await fetch_feed(source, client, etag=etag, last_modified=last_modified)
 
 
