@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import getaddresses, parseaddr
 
 import aiosmtplib
+from aiosmtplib.protocol import SMTPProtocol
 
 from monitor.config import SmtpConfig
 from monitor.deliver.message import message_bytes
@@ -86,7 +87,7 @@ class SmtpConnection:
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            client.close()
+            await _closed(client, client.close)
 
     async def close(self) -> None:
         async with self._lock:
@@ -157,10 +158,30 @@ class SmtpPool:
 async def _quit(client: aiosmtplib.SMTP) -> None:
     if not client.is_connected:
         return
+    protocol = client.protocol
     try:
         await asyncio.wait_for(client.quit(), _CLOSE_TIMEOUT)
     except (aiosmtplib.SMTPException, OSError, TimeoutError):
         client.close()
+    await _lost(protocol)
+
+
+async def _closed(client: aiosmtplib.SMTP, close: Callable[[], object]) -> None:
+    protocol = client.protocol
+    close()
+    await _lost(protocol)
+
+
+async def _lost(protocol: SMTPProtocol | None) -> None:
+    """Wait (bounded) until a closed connection's socket is really gone. A TLS connection closes
+    after its close_notify round trip; a session that ends first (asyncio.run returning) would
+    leave the socket to the garbage collector, which warns about it."""
+    # The protocol drops its transport in connection_lost; aiosmtplib offers nothing to await.
+    deadline = asyncio.get_running_loop().time() + _CLOSE_TIMEOUT
+    while protocol is not None and protocol.transport is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            return  # closing is best effort: the delivery's result is already known
+        await asyncio.sleep(0.005)
 
 
 def _error(exc: BaseException, where: str) -> DeliveryError:
