@@ -20,6 +20,7 @@ from monitor.alerts.matching import (
     RegionResolver,
     _Words,
 )
+from monitor.alerts.names import Unresolved, region_id, suggest_region, threat_id
 from monitor.config import Config, MatchSpec, format_path, leg_window
 from monitor.errors import ConfigError, Problem
 from monitor.models import Severity
@@ -67,41 +68,20 @@ class _Compiler:
         )
 
     def regions(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        if self.resolver is None:
+            return frozenset(names)
         ids: set[str] = set()
         for index, name in enumerate(names):
-            if self.resolver is None:
-                ids.add(name)
-                continue
-            found = list(self.resolver.resolve(name))
-            exact = [r for r in found if r.id == name]
-            if exact:
-                found = exact[:1]
-            if not found:
-                self.problem((*path, index), f"unknown region '{name}'", self._suggest(name))
-            elif len({r.id for r in found}) > 1:
-                listed = ", ".join(f"{r.id} ({r.name}, {r.kind})" for r in found[:8])
-                self.problem((*path, index), f"'{name}' names more than one region: {listed}; write the id")
+            found = region_id(self.resolver, name)
+            if isinstance(found, Unresolved):
+                self.problem((*path, index), found.message, found.suggestion)
             else:
-                ids.add(found[0].id)
-                self.names[found[0].id] = found[0].name
+                ids.add(found)
+                self.names[found] = self.resolver.resolve(found)[0].name
         return frozenset(ids)
 
     def _suggest(self, name: str) -> str | None:
-        """The closest id or name the gazetteer knows (only asked on the error path: it is slow)."""
-        regions = getattr(self.resolver, "regions", None)
-        if not isinstance(regions, dict):
-            return None
-        # Ids for what looks like an id (AZ, AZ-BA, baku-az), names for what looks like a name;
-        # countries and larger areas first, so that 'Narnia' suggests Namibia and not a town.
-        looks_like_id = name.isupper() or "-" in name or name.islower()
-        for kinds in (("country", "subregion", "continent"), ("region",), ("city",)):
-            pool = sorted({r.id if looks_like_id else r.name for r in regions.values() if r.kind in kinds})
-            close = difflib.get_close_matches(name, pool, n=5, cutoff=0.6)
-            # Typos seldom hit the first letter: among close names, one starting alike wins.
-            alike = [c for c in close if c[:1].lower() == name[:1].lower()]
-            if close:
-                return str((alike or close)[0])
-        return None
+        return suggest_region(self.resolver, name) if self.resolver is not None else None
 
     def site_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
         for index, name in enumerate(names):
@@ -151,12 +131,14 @@ class _Compiler:
             self.legs[trip.name] = tuple(legs)
 
     def threat_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
+        ids: set[str] = set()
         for index, name in enumerate(names):
-            if name not in self.threats:
-                close = difflib.get_close_matches(name, sorted(self.threats), n=1, cutoff=0.6)
-                self.problem((*path, index), f"unknown threat '{name}' (known: {', '.join(sorted(self.threats))})",
-                             close[0] if close else None)
-        return frozenset(names)
+            found = threat_id(self.threats, name)
+            if isinstance(found, Unresolved):
+                self.problem((*path, index), found.message, found.suggestion)
+            else:
+                ids.add(found)
+        return frozenset(ids)
 
     def source_set(self, names: Sequence[str], path: tuple[str | int, ...]) -> frozenset[str]:
         for index, name in enumerate(names):

@@ -9,8 +9,10 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.cli.common import emit, instance_lock, load, open_store, print_source_reports
+from monitor.errors import UsageError
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from monitor.service.pipeline import Pipeline
 
 T = TypeVar("T")
@@ -74,11 +76,31 @@ def _item_json(item: Any, cls: Any) -> dict[str, Any]:
     return data
 
 
+def _filters(config: Config, regions: list[str] | None, threats: list[str] | None) -> tuple[list[str], list[str]]:
+    """``--region`` and ``--threat`` as ids, read as alert rules read them (names, any case); an
+    unknown or ambiguous one is a usage error: an empty list would look like a quiet day."""
+    if not regions and not threats:
+        return [], []
+    from monitor.alerts.names import Unresolved, region_id, threat_id
+    from monitor.classify import load_engine
+
+    engine = load_engine(config.rules)
+    found = [("--region", name, region_id(engine.gazetteer, name)) for name in regions or ()]
+    found += [("--threat", name, threat_id(engine.threat_types, name)) for name in threats or ()]
+    for option, name, result in found:
+        if isinstance(result, Unresolved):
+            raise UsageError(f"{option} {name}: {result.message}",
+                             f"did you mean '{result.suggestion}'?" if result.suggestion else None)
+    ids = {option: [str(result) for o, _, result in found if o == option] for option in ("--region", "--threat")}
+    return ids["--region"], ids["--threat"]
+
+
 def cmd_items(args: argparse.Namespace) -> int:
     config = load(args)
+    regions, threats = _filters(config, args.region, args.threat)
     store = open_store(config)
     try:
-        items = store.list_items(source=args.source, since=args.since, region=args.region, threat=args.threat,
+        items = store.list_items(source=args.source, since=args.since, region=regions, threat=threats,
                                  limit=args.limit)
         classes = store.classifications([i.id for i in items])
     finally:
