@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 
-def load(args: argparse.Namespace) -> Config:
+def load(args: argparse.Namespace, *, delivering: bool = False) -> Config:
+    """The config; only a command that sends (``delivering``) needs its delivery secrets set."""
     from monitor.config import load_config
 
-    return load_config(args.config)
+    return load_config(args.config, delivering=delivering)
 
 
 def open_store(config: Config) -> Store:

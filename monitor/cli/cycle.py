@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutine[Any, Any, T]]) -> T:
+def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutine[Any, Any, T]], *,
+                   delivering: bool) -> T:
     """Run one coroutine of a Pipeline on the config's store, under the instance lock."""
     import asyncio
 
     from monitor.service.pipeline import Pipeline
 
-    config = load(args)
+    config = load(args, delivering=delivering)
     with instance_lock(config):
         store = open_store(config)
         pipeline = Pipeline(config, store)
@@ -36,13 +37,13 @@ def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutin
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    reports = _with_pipeline(args, lambda pipeline: pipeline.ingest(args.source or None))
+    reports = _with_pipeline(args, lambda pipeline: pipeline.ingest(args.source or None), delivering=False)
     print_source_reports(reports)
     return 1 if args.strict and any(not r.ok for r in reports) else 0
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    report = _with_pipeline(args, lambda pipeline: pipeline.run_once())
+    report = _with_pipeline(args, lambda pipeline: pipeline.run_once(), delivering=True)
     print_source_reports(report.sources)
     emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
     for digest in report.digests:

@@ -111,7 +111,7 @@ def cmd_digests(args: argparse.Namespace) -> int:
 
     if args.action in ("show", "retry") and not args.id:
         raise UsageError(f"digests {args.action} needs a digest id", hint="`advisory-monitor digests` lists them")
-    config = load(args)
+    config = load(args, delivering=args.action == "retry")
     if args.action == "retry":
         with instance_lock(config):
             store = open_store(config)

@@ -39,7 +39,13 @@ def interpolate(value: str, environ: typing.Mapping[str, str]) -> str:
     return _ENV.sub(replace, value)
 
 
-def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: str) -> list[Problem]:
+# What stands for an unset delivery variable when the command delivers nothing: a value every
+# field accepts (a URL field gets a URL) and that no one could mistake for a real address.
+_UNSET = "unset.invalid"
+
+
+def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: str,
+                     delivering: bool = True) -> list[Problem]:
     problems: list[Problem] = []
 
     def walk(node: Any, path: tuple[str | int, ...]) -> Any:
@@ -51,6 +57,9 @@ def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: 
             try:
                 return interpolate(node, environ)
             except KeyError as exc:
+                if not delivering and _delivers(path):
+                    # A command that sends nothing (items, status, digests...) needs no delivery secret.
+                    return _stand_in(node, environ, path)
                 line, col = located.position(path, value=True) or (None, None)
                 problems.append(Problem(file, line, col, format_path(path),
                                         f"environment variable {exc.args[0]} is not set",
@@ -59,6 +68,20 @@ def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: 
 
     located.data = walk(located.data, ())
     return problems
+
+
+def _stand_in(value: str, environ: typing.Mapping[str, str], path: tuple[str | int, ...]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        return environ.get(name, default if default is not None else _UNSET)
+
+    text = _ENV.sub(replace, value)
+    return text if path[-1] != "url" or "://" in text else f"https://{_UNSET}/"
+
+
+def _delivers(path: tuple[str | int, ...]) -> bool:
+    """Whether a config value is only used to deliver (SMTP settings, a target of an alert or trip)."""
+    return bool(path) and (path[0] == "smtp" or "deliver" in path)
 
 
 def format_path(path: typing.Sequence[str | int]) -> str:
@@ -183,8 +206,11 @@ def _shown(value: Any, path: tuple[str | int, ...]) -> str:
 
 
 def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = None,
-                 environ: typing.Mapping[str, str] | None = None) -> Config:
-    """Validate config text; raises ConfigError listing every problem with file:line:col."""
+                 environ: typing.Mapping[str, str] | None = None, delivering: bool = True) -> Config:
+    """Validate config text; raises ConfigError listing every problem with file:line:col.
+
+    ``delivering=False`` (commands that send nothing) lets the variables of delivery settings
+    (``smtp``, targets under ``deliver``) be unset: they read as ``unset.invalid``."""
     try:
         located = load_located(text)
     except yaml.YAMLError as exc:
@@ -197,7 +223,7 @@ def parse_config(text: str, file: str = "config.yaml", *, base: Path | None = No
     if not isinstance(located.data, dict):
         raise ConfigError([Problem(file, 1, 1, "", "expected a mapping of keys (database, sources, alerts, ...)")],
                           hint="see config.example.yaml")
-    problems = _interpolate_all(located, os.environ if environ is None else environ, file)
+    problems = _interpolate_all(located, os.environ if environ is None else environ, file, delivering)
     if problems:
         raise ConfigError(problems, hint="export the variable, or write ${VAR:-default} to give a default")
     base = base or Path(file).resolve().parent
@@ -225,7 +251,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, delivering: bool = True) -> Config:
     """Read and validate a config file."""
     file = Path(path)
     try:
@@ -235,4 +261,4 @@ def load_config(path: str | Path) -> Config:
                           hint="pass --config FILE, or copy config.example.yaml to config.yaml") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(file), None, None, "", f"cannot read: {exc}")]) from exc
-    return parse_config(text, str(file), base=file.resolve().parent)
+    return parse_config(text, str(file), base=file.resolve().parent, delivering=delivering)

@@ -107,3 +107,15 @@ def test_status_columns_stay_aligned_with_a_long_disabled_source(tmp_path: Path,
     column = header.index("LAST OK")
     for line in lines[1:3]:
         assert line[column - 1] == " " and line[column] in "-0123456789", line
+
+
+def test_read_only_commands_start_without_delivery_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ADVISORY_TEST_HOOK", raising=False)
+    config = _config(tmp_path, "alerts:\n  - name: w\n    match: {regions: [AZ]}\n"
+                               "    deliver: [{kind: webhook, url: '${ADVISORY_TEST_HOOK}'}]\n")
+    for command in (["items"], ["status"], ["digests"], ["ingest"]):
+        assert main([*command, "--config", str(config)]) == 0, command
+    capsys.readouterr()
+    assert main(["once", "--config", str(config)]) == 2
+    assert "environment variable ADVISORY_TEST_HOOK is not set" in capsys.readouterr().err

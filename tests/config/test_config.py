@@ -123,3 +123,34 @@ def test_a_secret_in_a_wrongly_typed_field_is_not_echoed() -> None:
     assert "smtp.password" in shown and "not shown" in shown
     assert "CANARY" not in shown.replace("Pa55-CANARY2", "")  # the port is no secret: shown as given
     assert "Pa55-CANARY2" in shown
+
+
+_DELIVERY_SECRETS = """
+sources: [{name: a, kind: files, path: x}]
+database: sqlite:///${DB_FILE:-m.db}
+smtp: {host: mail.example.org, username: desk, password: "${SMTP_PASSWORD}"}
+alerts:
+  - name: w
+    match: {regions: [AZ]}
+    deliver:
+      - {kind: webhook, url: "${HOOK_URL}", secret: "${HOOK_KEY}"}
+      - {kind: webhook, url: "https://hooks.example.org/${HOOK_PATH}"}
+"""
+
+
+def test_a_command_that_sends_nothing_needs_no_delivery_secret() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_DELIVERY_SECRETS, "c.yaml", base=Path("/tmp"), environ={})
+    unset = {p.message.split()[2] for p in info.value.problems}
+    assert unset == {"SMTP_PASSWORD", "HOOK_URL", "HOOK_KEY", "HOOK_PATH"}
+    config = parse_config(_DELIVERY_SECRETS, "c.yaml", base=Path("/tmp"), environ={}, delivering=False)
+    first, second = config.alerts[0].deliver
+    assert first.url == "https://unset.invalid/" and second.url == "https://hooks.example.org/unset.invalid"
+    assert config.smtp is not None and config.smtp.password is not None
+
+
+def test_a_setting_other_than_delivery_still_needs_its_variable() -> None:
+    text = "sources: [{name: a, kind: feed, url: 'https://example.org/feed?key=${FEED_KEY}'}]\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.yaml", base=Path("/tmp"), environ={}, delivering=False)
+    assert "environment variable FEED_KEY is not set" in str(info.value)
