@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cycle_commands(c: _Commands) -> None:
-    c.add("once", cmd_once, "one full cycle: ingest, classify, match, deliver; then exit", [c.strict])
+    p = c.add("once", cmd_once, "one full cycle: ingest, classify, match, deliver; then exit. Every alert's "
+              "waiting digest goes now, whatever its schedule (quiet hours still hold)", [c.strict])
+    p.add_argument("--due", action="store_true",
+                   help="send only the digests whose schedule is due, and retry failed deliveries only once their "
+                        "backoff is over (for a cron job that runs once often)")
     c.add("run", cmd_run, "run as a daemon until SIGTERM/SIGINT; SIGHUP reloads the config")
     p = c.add("ingest", cmd_ingest, "poll every enabled source once and store what is new", [c.strict])
     p.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")

@@ -43,7 +43,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    report = _with_pipeline(args, lambda pipeline: pipeline.run_once(), delivering=True)
+    report = _with_pipeline(args, lambda pipeline: pipeline.run_once(force=not args.due), delivering=True)
     print_source_reports(report.sources)
     emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
     for digest in report.digests:

@@ -341,14 +341,15 @@ class Pipeline:
         """Deliveries waiting to be sent (new or retrying)."""
         return int(self.dispatcher().outbox.pending_count())
 
-    async def run_once(self) -> CycleReport:
+    async def run_once(self, *, force: bool = True) -> CycleReport:
+        """Ingest, classify, then dispatch: every waiting digest and failed delivery now (``force``,
+        the ``once`` command), or only what is due by schedule and backoff (``once --due``)."""
         report = CycleReport()
         # Made first so that an unknown region in an alert rule stops the cycle before any work.
         self.dispatcher()
         report.sources = await self.ingest()
         report.classified = await self.in_worker(self.classify_pending)
-        # `once` semantics: every waiting digest goes now and failed deliveries are retried now.
-        report.digests = await self.dispatch(force=True)
+        report.digests = await self.dispatch(force=force)
         return report
 
 

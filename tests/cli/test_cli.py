@@ -119,3 +119,24 @@ def test_read_only_commands_start_without_delivery_secrets(tmp_path: Path, capsy
     capsys.readouterr()
     assert main(["once", "--config", str(config)]) == 2
     assert "environment variable ADVISORY_TEST_HOOK is not set" in capsys.readouterr().err
+
+
+def test_once_sends_whatever_the_schedule_and_once_due_honours_it(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, "alerts:\n  - name: hourly\n    match: {regions: [AZ]}\n    max_age: null\n"
+                               "    schedule: {every: 1h}\n    deliver: [{kind: file, path: out}]\n")
+
+    def digests() -> int:
+        capsys.readouterr()
+        assert main(["digests", "--config", str(config), "--format", "json"]) == 0
+        return len(capsys.readouterr().out.splitlines())
+
+    assert main(["once", "--due", "--config", str(config)]) == 0
+    assert digests() == 1  # the first digest of an hourly alert is due at once
+    (tmp_path / "articles" / "new.txt").write_text(
+        "Protest in Baku\n\nThousands marched in Baku, Azerbaijan, on Sunday; police detained dozens.\n",
+        encoding="utf-8")
+    assert main(["once", "--due", "--config", str(config)]) == 0
+    assert digests() == 1  # the next is due an hour after the first
+    assert main(["once", "--config", str(config)]) == 0
+    assert digests() == 2
