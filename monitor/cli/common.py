@@ -78,5 +78,17 @@ def make_dispatcher(config: Config, store: Store) -> Any:
     return Dispatcher(config, store, engine=load_engine(config.rules))
 
 
+def note_unclassified(config: Config, store: Store) -> None:
+    """Say so when stored items wait for classification: matching sees only classified items, and
+    an empty answer right after ``ingest`` would otherwise read as "nothing matches"."""
+    from monitor.classify.rules import rules_version
+
+    waiting = store.count_unclassified(rules_version(config.rules))
+    if waiting:
+        sys.stderr.write(f"note: {waiting} stored item{'s are' if waiting != 1 else ' is'} not classified yet "
+                         "(by the current rules) and not shown; `advisory-monitor once` or the daemon "
+                         "classifies them\n")
+
+
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"

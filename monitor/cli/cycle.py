@@ -39,6 +39,10 @@ def _with_pipeline(args: argparse.Namespace, work: Callable[[Pipeline], Coroutin
 def cmd_ingest(args: argparse.Namespace) -> int:
     reports = _with_pipeline(args, lambda pipeline: pipeline.ingest(args.source or None), delivering=False)
     print_source_reports(reports)
+    stored = sum(r.counts.new + r.counts.changed for r in reports if r.ok)
+    if stored:
+        sys.stderr.write("note: what was stored is not classified yet, so `alerts test` and `digest preview` do "
+                         "not see it; `advisory-monitor once` (or the daemon) classifies and delivers\n")
     return 1 if args.strict and any(not r.ok for r in reports) else 0
 
 

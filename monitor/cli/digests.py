@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.cli.common import emit, instance_lock, load, make_dispatcher, open_store
+from monitor.cli.common import emit, instance_lock, load, make_dispatcher, note_unclassified, open_store
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -16,6 +16,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     store = open_store(config)
     try:
         found = make_dispatcher(config, store).backtest(args.alert)
+        note_unclassified(config, store)
     finally:
         store.close()
     shown = found[-args.limit:] if args.limit else found
@@ -51,6 +52,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     store = open_store(config)
     try:
         selection, rendered = make_dispatcher(config, store).preview(args.alert)
+        note_unclassified(config, store)
     finally:
         store.close()
     if rendered is None:

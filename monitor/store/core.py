@@ -297,17 +297,17 @@ class Store:
     # -- classifications -----------------------------------------------------------------------
     def unclassified(self, rules_version: str, limit: int | None = None) -> list[Item]:
         """Items with no classification, or one made by other rules."""
-        # Three ranges of ix_items_classified_version rather than one `!=` (which no index serves, and
-        # an OR of them the planner may answer with a scan): the cost follows the number of items
-        # waiting, not the number stored.
-        version = t.items.c.classified_version
-        waiting = union_all(*(select(t.items.c.seq).where(term) for term in (
-            version.is_(None), version < rules_version, version > rules_version))).subquery()
+        waiting = _waiting(rules_version)
         query = select(t.items).where(t.items.c.seq.in_(select(waiting.c.seq))).order_by(t.items.c.seq)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_row_item(r) for r in conn.execute(query).mappings()]
+
+    def count_unclassified(self, rules_version: str) -> int:
+        """How many items ``unclassified`` would return."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_waiting(rules_version))).scalar_one())
 
     def save_classifications(self, results: Iterable[tuple[Classification, Sequence[str]]], *,
                              only_pending: bool = False) -> int:
@@ -365,6 +365,15 @@ class Store:
                                     .where(t.classifications.c.item_id.in_(chunk)))
                 found.update({r.item_id: Classification.model_validate(r.data) for r in rows})
         return found
+
+
+def _waiting(rules_version: str) -> Any:
+    """The seqs of items not classified by ``rules_version``: three ranges of
+    ix_items_classified_version rather than one `!=` (which no index serves, and an OR of them the
+    planner may answer with a scan), so the cost follows the number waiting, not the number stored."""
+    version = t.items.c.classified_version
+    return union_all(*(select(t.items.c.seq).where(term) for term in (
+        version.is_(None), version < rules_version, version > rules_version))).subquery()
 
 
 def _region_rows(cls: Classification, region_ids: Sequence[str]) -> list[tuple[str, str]]:
