@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from monitor.classify.rules import rules_version
@@ -75,6 +76,10 @@ def test_failing_case_shows_a_diff(tmp_path: Path) -> None:
     assert "FAIL wrong-on-purpose (mine.yaml:2)" in lines
     assert "countries: missing ['TZ'], extra ['KE']" in lines
     assert "threats missing: ['crime']" in lines
+    # The summary says what each figure measures: passing cases are not label precision.
+    assert re.search(r"\n(\d+)/\1 cases pass", lines) is None
+    assert "cases pass (each finds what it expects and nothing it forbids)" in lines
+    assert "precision (found that were expected) / recall (expected that were found): countries" in lines
 
 
 def test_case_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
