@@ -12,12 +12,17 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.ports import free_port
+
+if TYPE_CHECKING:
+    from tests.conftest import LoopbackServer
 
 
 class Hooks:
@@ -285,3 +290,37 @@ def test_two_workers_on_postgresql_share_sources_and_take_over_after_kill_9(
             procs[0].kill()
             procs[0].wait()
         assert _stop(procs[1]) == 0
+
+
+def _when(value: object) -> datetime:
+    assert isinstance(value, str), value
+    return datetime.fromisoformat(value)
+
+
+def test_a_failing_feed_backs_off_and_the_scheduler_status_and_healthz_agree(tmp_path: Path,
+                                                                             http_server: LoopbackServer) -> None:
+    ops = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""
+database: sqlite:///{tmp_path}/monitor.db
+server: {{host: 127.0.0.1, port: {ops}}}
+sources:
+  - {{name: flaky, kind: feed, url: "{http_server.url('/missing.xml')}", every: 1s}}
+""", encoding="utf-8")  # the loopback server answers 404 to every path it was not given
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: "/missing.xml" in http_server.paths(), 30), (tmp_path / "log").read_text()
+        first = datetime.now(UTC)  # just after the first request
+        time.sleep(6)  # six of the feed's intervals: its first backoff is 30 s
+        assert http_server.paths().count("/missing.xml") == 1, (tmp_path / "log").read_text()
+        health = json.loads((_get(ops, "/healthz") or (0, b"{}"))[1])["sources"]["flaky"]
+        status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(config),
+                                 "--format", "json"], capture_output=True, text=True, timeout=60)
+        row = next(json.loads(line) for line in status.stdout.splitlines() if '"source"' in line)
+        assert row["failures"] == 1
+        # One next poll: the stored one, which the scheduler keeps to (no second request above).
+        assert _when(health["next_poll"]) == _when(row["next_poll"])
+        assert _when(row["next_poll"]) - first >= timedelta(seconds=20)
+    finally:
+        assert _stop(proc) == 0
+
