@@ -3,7 +3,8 @@
 Each source is polled when its state in the store says it is due (``next_due``: its ``every:``
 after a success, max(every, backoff) after a failure; monitor/sources/cadence.py), never twice at
 once, missed runs coalesced: after each poll its job is moved to that stored time, which is also
-what ``status`` and ``/healthz`` show. After a
+what ``status`` and ``/healthz`` show. Among PostgreSQL workers a worker first waits one heartbeat
+for the workers starting with it to register, then polls only the sources dealt to it. After a
 poll that stored something, the new items are classified and the digests that are due
 (``immediate`` alerts at once) are delivered. A dispatch tick also runs every few seconds
 for scheduled digests and retries. SIGTERM/SIGINT stop cleanly; SIGHUP, or a change on disk to
@@ -97,6 +98,9 @@ class Daemon:
         self._last_poll: dict[str, datetime] = {}
         # Each source's next poll as last read from or written to its stored state: /healthz's answer.
         self._next_poll: dict[str, datetime] = {}
+        # Set once the group of PostgreSQL workers is settled (a heartbeat after registering): no
+        # source is claimed from a view taken before the workers starting alongside had registered.
+        self._settled = asyncio.Event()
         self.coordinator: Any = None  # monitor.service.workers.Coordinator when several workers share PostgreSQL
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -158,6 +162,8 @@ class Daemon:
             try:
                 await asyncio.to_thread(self.coordinator.beat)
                 delay = self.coordinator.beat_every
+                if self.coordinator.settled:
+                    self._settled.set()
             except StoreError as exc:  # the database restarting: log, back off, carry on
                 delay = min(delay * 2, 30.0)
                 log.warning("heartbeat failed, retrying in %.0fs: %s", delay, _first_line(exc))
@@ -204,12 +210,17 @@ class Daemon:
 
     # -- scheduling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
-        """A job per enabled source, first run at once; that run polls only a source that is due by
-        its stored next poll and moves the job there (a source backing off stays backed off across
-        restarts and reloads)."""
+        """A job per enabled source, first run at once (among workers: once their view has
+        settled); that run polls only a source that is due by its stored next poll and moves the
+        job there (a source backing off stays backed off across restarts and reloads)."""
         assert self.scheduler is not None
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
+        first = now
+        if self.coordinator is not None and not self.coordinator.settled:
+            # Not before the workers' view has settled (a heartbeat after registering); a job that
+            # still comes early waits for it (``_until_settled``).
+            first = now + timedelta(seconds=self.coordinator.beat_every)
         for source in self.config.sources:
             if not source.enabled:
                 continue
@@ -219,7 +230,7 @@ class Daemon:
             self.scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=max(source.every.total_seconds(), 1)),
                 args=[source.name], id=f"poll:{source.name}", name=f"poll {source.name}",
-                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now,
+                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=first,
                 replace_existing=True)
         self.scheduler.add_job(self._dispatch_job, IntervalTrigger(seconds=DISPATCH_EVERY.total_seconds()),
                                id="dispatch", name="dispatch", max_instances=1, coalesce=True,
@@ -247,11 +258,26 @@ class Daemon:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
 
+    async def _until_settled(self) -> bool:
+        """Wait until the workers' view is settled (at once after the first heartbeat); False when
+        the daemon stops first."""
+        if self._settled.is_set():
+            return True
+        waits = [asyncio.ensure_future(self._settled.wait()), asyncio.ensure_future(self._stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not self._stop.is_set()
+
     # -- work ----------------------------------------------------------------------------------
     async def poll(self, name: str) -> None:
         """Poll a source if it is due (and, among workers, dealt to this one and claimed), then move
         its job to the next poll stored with its state."""
         if self.pipeline is None or self._stop.is_set():
+            return
+        if self.coordinator is not None and not await self._until_settled():
             return
         source = next((s for s in self.config.sources if s.enabled and s.name == name), None)
         if source is None:
