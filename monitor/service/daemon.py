@@ -182,6 +182,9 @@ class Daemon:
         pending = [t for t in self._busy if not t.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            if late:
+                log.warning("%d task(s) still running %.0fs after the stop: cut off (a send cut off is "
+                            "logged as abandoned and sent again next run)", len(late), STOP_GRACE)
             for task in late:
                 task.cancel()
             if late:

@@ -324,3 +324,55 @@ sources:
     finally:
         assert _stop(proc) == 0
 
+
+def test_sigterm_with_a_hung_webhook_logs_the_abandoned_send_and_the_next_run_sends_it_once(
+        tmp_path: Path) -> None:
+    received: list[tuple[str, bool]] = []  # (idempotency key, answered)
+    hang, release = threading.Event(), threading.Event()
+    hang.set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            key, hung = self.headers.get("Idempotency-Key", ""), hang.is_set()
+            received.append((key, not hung))
+            if hung:
+                release.wait(60)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook_port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", hook_port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    config = _config(tmp_path, hook_port, free_port())
+    config.write_text(config.read_text(encoding="utf-8").replace("/hook", "/hook?key=s3cr3t-k3y")
+                      .replace('url: "', 'timeout: 120s, url: "'), encoding="utf-8")
+    log = tmp_path / "log"
+    try:
+        proc = _start(config, log)
+        _article(tmp_path / "articles", 0)
+        assert _wait(lambda: bool(received), 30), log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        [(key, _)] = received
+        text = log.read_text()
+        assert f"abandoned the send of digest {key} of mali to webhook 127.0.0.1:{hook_port}" in text, text
+        assert "s3cr3t-k3y" not in text
+        hang.clear()
+        proc = _start(config, log)
+        try:
+            assert _wait(lambda: len(received) == 2, 30), log.read_text()
+            time.sleep(2)
+        finally:
+            assert _stop(proc) == 0
+        assert received == [(key, False), (key, True)]  # the same digest again, answered once
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
