@@ -4,7 +4,9 @@ Each target is its own lane: deliveries to one target go one after another (olde
 the targets run concurrently, so one target's outage or hang never holds up another. A result is
 recorded after its send: sent, or failed with its next attempt (exponential backoff, at most
 MAX_ATTEMPTS), or given up; recipients a mail server refused for now get a follow-up delivery of
-their own. A retry sends the stored digest again: the same id and the same bytes.
+their own. A retry sends the stored digest again: the same id and the same bytes. A send cut off
+in flight (the daemon stopping after its grace period) is logged as abandoned and left pending as
+it was: the next run sends it again under the same id, so it is neither lost nor doubled.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from monitor.models import RenderedDigest
 from monitor.store import DeliveryRecord, DigestRecord, Outbox
 from monitor.support.backoff import backoff
 from monitor.support.durations import format_duration
+from monitor.support.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,13 @@ class Lanes:
             return self._record(delivery, exc)
         except TimeoutError:
             return self._record(delivery, DeliveryError(f"no answer in {format_duration(SEND_CAP)}", retryable=True))
+        except asyncio.CancelledError:
+            # Nothing is recorded: the delivery stays pending, due as before, for the next run.
+            # The target by its label (a webhook's host), never its URL: a webhook's path can be its secret
+            # (chat services put the token there), which no URL redaction can tell from a plain path.
+            log.warning("abandoned the send of digest %s of %s to %s on stopping: it stays pending and is sent "
+                        "again with the same id on the next run", record.id, record.alert, redact_text(delivery.label))
+            raise
         except Exception as exc:  # one target's bug must not stop the other lanes
             log.exception("unexpected error delivering digest %s to %s", record.id, delivery.label)
             return self._record(delivery, DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True))

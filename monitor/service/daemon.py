@@ -1,8 +1,12 @@
 """The daemon: APScheduler wiring (the only module that imports it), signals, reload, health.
 
-Each source is polled on its own ``every:`` with jitter, never twice at once, missed runs
-coalesced. After a poll that stored something, the new items are classified and the digests that
-are due (``immediate`` alerts at once) are delivered. A dispatch tick also runs every few seconds
+Each source is polled when its state in the store says it is due (``next_due``: its ``every:``
+after a success, max(every, backoff) after a failure; monitor/sources/cadence.py), never twice at
+once, missed runs coalesced: after each poll its job is moved to that stored time, which is also
+what ``status`` and ``/healthz`` show. Among PostgreSQL workers a worker first waits one heartbeat
+for the workers starting with it to register, then polls only the sources dealt to it. After a
+poll that stored something, the new items are classified and the digests that are due
+(``immediate`` alerts at once) are delivered. A dispatch tick also runs every few seconds
 for scheduled digests and retries. SIGTERM/SIGINT stop cleanly; SIGHUP, or a change on disk to
 the config or a rules file, reloads after validating (a bad config keeps the last good one).
 """
@@ -19,15 +23,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import Config, load_config
+from monitor.config import AnySource, Config, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.service.health import HealthServer
 from monitor.service.lock import lock_for
 from monitor.service.metrics import Metrics
-from monitor.service.pipeline import Pipeline
+from monitor.service.pipeline import Pipeline, SourceReport
 from monitor.store import Store
 from monitor.store.dialects import divides_by_leases, sqlite_path
 from monitor.support.resources import shipped_rules_dir
@@ -37,11 +42,6 @@ log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(seconds=2)
 WATCH_EVERY = 2.0
 STOP_GRACE = 8.0
-
-
-def _jitter(every: timedelta) -> int:
-    """Up to a tenth of the interval, at most 30 s: spreads polls without delaying them much."""
-    return int(min(every.total_seconds() / 10, 30))
 
 
 def _watched_files(config_path: Path, config: Config) -> list[Path]:
@@ -96,6 +96,11 @@ class Daemon:
         self._client: Any = None  # one HTTP client for the daemon's life (connection reuse, one TLS setup)
         self._stamp: tuple[tuple[str, float, int], ...] = ()
         self._last_poll: dict[str, datetime] = {}
+        # Each source's next poll as last read from or written to its stored state: /healthz's answer.
+        self._next_poll: dict[str, datetime] = {}
+        # Set once the group of PostgreSQL workers is settled (a heartbeat after registering): no
+        # source is claimed from a view taken before the workers starting alongside had registered.
+        self._settled = asyncio.Event()
         self.coordinator: Any = None  # monitor.service.workers.Coordinator when several workers share PostgreSQL
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -157,6 +162,8 @@ class Daemon:
             try:
                 await asyncio.to_thread(self.coordinator.beat)
                 delay = self.coordinator.beat_every
+                if self.coordinator.settled:
+                    self._settled.set()
             except StoreError as exc:  # the database restarting: log, back off, carry on
                 delay = min(delay * 2, 30.0)
                 log.warning("heartbeat failed, retrying in %.0fs: %s", delay, _first_line(exc))
@@ -175,6 +182,9 @@ class Daemon:
         pending = [t for t in self._busy if not t.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            if late:
+                log.warning("%d task(s) still running %.0fs after the stop: cut off (a send cut off is "
+                            "logged as abandoned and sent again next run)", len(late), STOP_GRACE)
             for task in late:
                 task.cancel()
             if late:
@@ -203,21 +213,42 @@ class Daemon:
 
     # -- scheduling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
+        """A job per enabled source, first run at once (among workers: once their view has
+        settled); that run polls only a source that is due by its stored next poll and moves the
+        job there (a source backing off stays backed off across restarts and reloads)."""
         assert self.scheduler is not None
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
+        first = now
+        if self.coordinator is not None and not self.coordinator.settled:
+            # Not before the workers' view has settled (a heartbeat after registering); a job that
+            # still comes early waits for it (``_until_settled``).
+            first = now + timedelta(seconds=self.coordinator.beat_every)
         for source in self.config.sources:
             if not source.enabled:
                 continue
+            # Each run moves the job to the stored next poll (``_plan``); the interval is only the
+            # fallback when that time is unknown (the database away), and a run that comes early
+            # polls nothing: the pipeline skips a source whose stored time has not come.
             self.scheduler.add_job(
-                self._poll_job, IntervalTrigger(seconds=max(source.every.total_seconds(), 1),
-                                                jitter=_jitter(source.every)),
+                self._poll_job, IntervalTrigger(seconds=max(source.every.total_seconds(), 1)),
                 args=[source.name], id=f"poll:{source.name}", name=f"poll {source.name}",
-                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now,
+                max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=first,
                 replace_existing=True)
         self.scheduler.add_job(self._dispatch_job, IntervalTrigger(seconds=DISPATCH_EVERY.total_seconds()),
                                id="dispatch", name="dispatch", max_instances=1, coalesce=True,
                                misfire_grace_time=None, replace_existing=True)
+
+    def _plan(self, source: AnySource, when: datetime | None) -> None:
+        """Move the source's job to ``when``, its stored next poll; unknown or past, one ``every`` on."""
+        if when is not None:
+            self._next_poll[source.name] = when
+        now = datetime.now(UTC)
+        run_at = when if when is not None and when > now else now + source.every
+        if self.scheduler is None or self._stop.is_set():
+            return
+        with contextlib.suppress(JobLookupError):  # removed by a reload meanwhile: the new job plans itself
+            self.scheduler.modify_job(f"poll:{source.name}", next_run_time=run_at)
 
     async def _poll_job(self, name: str) -> None:
         await self._track(self.poll(name))
@@ -230,41 +261,94 @@ class Daemon:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
 
+    async def _until_settled(self) -> bool:
+        """Wait until the workers' view is settled (at once after the first heartbeat); False when
+        the daemon stops first."""
+        if self._settled.is_set():
+            return True
+        waits = [asyncio.ensure_future(self._settled.wait()), asyncio.ensure_future(self._stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not self._stop.is_set()
+
     # -- work ----------------------------------------------------------------------------------
     async def poll(self, name: str) -> None:
-        pipeline = self.pipeline
-        if pipeline is None or self._stop.is_set():
+        """Poll a source if it is due (and, among workers, dealt to this one and claimed), then move
+        its job to the next poll stored with its state."""
+        if self.pipeline is None or self._stop.is_set():
             return
-        coordinator = self.coordinator
-        if coordinator is not None:
-            enabled = [s for s in self.config.sources if s.enabled]
-            source = next((s for s in enabled if s.name == name), None)
-            if source is None or not coordinator.mine(name, [s.name for s in enabled]):
-                return
-            # Only the database's errors are expected here and below; a bug propagates to the
-            # scheduler, which logs its traceback and runs this job again at its next interval.
-            try:
-                if not await asyncio.to_thread(coordinator.claim_source, name, source.every):
-                    return
-            except StoreError as exc:  # the database is away: the next run tries again
-                log.warning("could not claim source %s: %s", name, _first_line(exc))
-                return
+        if self.coordinator is not None and not await self._until_settled():
+            return
+        source = next((s for s in self.config.sources if s.enabled and s.name == name), None)
+        if source is None:
+            return
+        when: datetime | None = None
         try:
-            reports = await pipeline.ingest([name], client=self._client)
+            when = await self._poll_due(source)
+        finally:
+            self._plan(source, when)
+
+    async def _poll_due(self, source: AnySource) -> datetime | None:
+        """Poll the source unless it is not due or another worker's; its stored next poll."""
+        pipeline = self.pipeline
+        assert pipeline is not None
+        name = source.name
+        coordinator = self.coordinator
+        if coordinator is not None and not await self._claim(source):
+            return await self._stored_next_poll(name)
+        # Only the database's errors are expected here and below; a bug propagates to the scheduler,
+        # which logs its traceback and runs this job again at its interval.
+        try:
+            reports = await pipeline.ingest([name], only_due=True, client=self._client)
         except StoreError as exc:  # the database went away mid-poll: the next run tries again
             log.error("poll of %s failed: %s", name, _first_line(exc))
             self.metrics.source_failures.labels(name).inc()
-            return
+            return None
         except MonitorError as exc:
             log.error("poll of %s failed: %s", name, exc)
             self.metrics.source_failures.labels(name).inc()
-            return
+            return None
         finally:
             if coordinator is not None:
                 with contextlib.suppress(StoreError):  # unreleased, the lease lapses on its own
                     await asyncio.to_thread(coordinator.release_source, name)
+        if self._record(reports):
+            await self.classify_and_dispatch()
+        return next((r.next_poll for r in reports if r.name == name), None)
+
+    async def _claim(self, source: AnySource) -> bool:
+        """Whether this worker polls the source now: dealt to it, and its lease taken."""
+        coordinator = self.coordinator
+        assert coordinator is not None
+        enabled = [s.name for s in self.config.sources if s.enabled]
+        if not coordinator.mine(source.name, enabled):
+            return False
+        try:
+            return bool(await asyncio.to_thread(coordinator.claim_source, source.name, source.every))
+        except StoreError as exc:  # the database is away: the next run tries again
+            log.warning("could not claim source %s: %s", source.name, _first_line(exc))
+            return False
+
+    async def _stored_next_poll(self, name: str) -> datetime | None:
+        """The next poll stored for a source another worker polls (None: unknown)."""
+        pipeline = self.pipeline
+        assert pipeline is not None
+        try:
+            states = await pipeline.in_worker(pipeline.store.source_states, [name])
+        except StoreError:
+            return None
+        state = states.get(name)
+        return state.next_due if state is not None else None
+
+    def _record(self, reports: list[SourceReport]) -> int:
+        """Count and log what the polls brought; how many items they stored or changed."""
         stored = 0
         for report in reports:
+            if report.skipped:
+                continue
             self.metrics.polls.labels(report.name).inc()
             if not report.ok:
                 self.metrics.source_failures.labels(report.name).inc()
@@ -275,8 +359,7 @@ class Daemon:
             if report.counts.new:
                 self.metrics.items_ingested.labels(report.name).inc(report.counts.new)
                 log.info("%s", report.summary())
-        if stored:
-            await self.classify_and_dispatch()
+        return stored
 
     async def classify_and_dispatch(self) -> None:
         pipeline = self.pipeline
@@ -366,11 +449,11 @@ class Daemon:
         sources = {}
         if self.scheduler is not None:
             for source in self.config.sources:
-                job = self.scheduler.get_job(f"poll:{source.name}") if running else None
+                # The stored next poll, which the source's job runs at and `status` shows.
                 sources[source.name] = {
                     "enabled": source.enabled,
                     "last_ok": self._last_poll.get(source.name),
-                    "next_poll": job.next_run_time if job else None,
+                    "next_poll": self._next_poll.get(source.name) if running and source.enabled else None,
                 }
         detail: dict[str, Any] = {"status": "ok" if running else "stopped", "pid": os.getpid(), "sources": sources}
         if self.coordinator is not None:

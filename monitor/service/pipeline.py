@@ -22,11 +22,11 @@ from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher
 from monitor.errors import SourceError, StoreError
 from monitor.models import Classification, PollResult, RawEntry
+from monitor.sources.cadence import next_poll
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.sources.parsepool import ParsePool, cpu_workers
 from monitor.store import SourceState, Store
-from monitor.support.backoff import backoff
 from monitor.support.redact import redact_text
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DEDUP_WINDOW = timedelta(days=30)
 INDEX_PRUNE = timedelta(days=1)
-# A failing source waits 30 s, 1 m, 2 m ... up to 6 h (or its own interval when longer), +-10%.
-MAX_BACKOFF = timedelta(hours=6)
-FIRST_BACKOFF = timedelta(seconds=30)
-BACKOFF_JITTER = 0.1
 POLL_CONCURRENCY = 32
 
 T = TypeVar("T")
@@ -61,6 +57,8 @@ class SourceReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     not_modified: bool = False
+    # When the source is polled next, as stored with its state (None: never, a feed gone for good).
+    next_poll: datetime | None = None
 
     def summary(self) -> str:
         if self.skipped:
@@ -190,7 +188,7 @@ class Pipeline:
                 if state.gone:
                     return source, SourceReport(source.name, skipped="the server said the feed is gone (410)"), None
                 if only_due and state.next_due and state.next_due > now:
-                    return source, SourceReport(source.name, skipped="not due"), None
+                    return source, SourceReport(source.name, skipped="not due", next_poll=state.next_due), None
                 async with semaphore:
                     return source, *await self._fetch(source, state, client)
 
@@ -238,8 +236,7 @@ class Pipeline:
         state.last_attempt = now
         state.consecutive_failures += 1
         state.last_error = message
-        state.next_due = now + backoff(state.consecutive_failures, first=FIRST_BACKOFF,
-                                       cap=max(MAX_BACKOFF, source.every), jitter=BACKOFF_JITTER)
+        state.next_due = report.next_poll = next_poll(now, source.every, state.consecutive_failures)
         try:
             self.store.save_source_state(state)
         except StoreError as exc:  # the failure is still reported; the next poll records its own
@@ -257,7 +254,7 @@ class Pipeline:
         state.last_success = now
         state.consecutive_failures = 0
         state.last_error = None
-        state.next_due = now + source.every
+        state.next_due = next_poll(now, source.every, 0)
         poller = source_for(source)
         if poller.fetched:
             if result.etag or result.last_modified or not result.not_modified:
@@ -286,6 +283,7 @@ class Pipeline:
             self._index = None
             raise
         report.counts = counts
+        report.next_poll = state.next_due
         for warning in report.warnings:
             log.warning("source %s: %s", source.name, warning)
 

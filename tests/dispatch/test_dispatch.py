@@ -363,6 +363,40 @@ def test_a_hanging_target_does_not_hold_up_the_others(tmp_path: Path, store: Sto
     assert len(mailbox.messages) == 1
 
 
+def test_a_send_cut_off_in_flight_is_logged_as_abandoned_and_stays_pending(
+        tmp_path: Path, store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    receiver.default = "hang"
+    config = make_config(tmp_path, f"""  - name: a
+    match: {{regions: [AZ]}}
+    deliver: [{{kind: webhook, url: "{receiver.url}?token=s3cr3t", timeout: 60s}}]
+""")
+    add_item(store, "a", clock)
+
+    async def stop_while_sending() -> None:
+        task = asyncio.ensure_future(Dispatcher(config, store, clock=clock).run())
+        for _ in range(600):  # the send reaches the receiver, which never answers
+            if receiver.received:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()  # what the daemon does once its grace period is over
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with caplog.at_level("WARNING", logger="monitor.deliver.lanes"):
+        asyncio.run(stop_while_sending())
+    [record] = Outbox(store).list_digests()
+    assert [(d.status, d.attempts) for d in record.deliveries] == [("pending", 0)]  # nothing recorded
+    [line] = [r.getMessage() for r in caplog.records if "abandoned" in r.getMessage()]
+    assert f"digest {record.id} of a to webhook 127.0.0.1:{receiver.port}" in line and "s3cr3t" not in line
+    receiver.default = 200
+    receiver.release.set()
+    [again] = run(config, store, clock)  # the next run: the same digest, sent once
+    assert not again.failed and again.digest_id == record.id
+    assert [h["idempotency-key"] for h, _, _ in receiver.received] == [record.id, record.id]
+    assert len(receiver.delivered()) == 1
+
+
 def test_quiet_hours_defer_but_urgent_items_go_at_once(tmp_path: Path, store: Store, receiver: Receiver) -> None:
     clock = Clock(datetime(2024, 3, 4, 19, 30, tzinfo=UTC))  # 23:30 in Baku (UTC+4)
     config = make_config(tmp_path, f"""  - name: a

@@ -12,12 +12,17 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.ports import free_port
+
+if TYPE_CHECKING:
+    from tests.conftest import LoopbackServer
 
 
 class Hooks:
@@ -285,3 +290,89 @@ def test_two_workers_on_postgresql_share_sources_and_take_over_after_kill_9(
             procs[0].kill()
             procs[0].wait()
         assert _stop(procs[1]) == 0
+
+
+def _when(value: object) -> datetime:
+    assert isinstance(value, str), value
+    return datetime.fromisoformat(value)
+
+
+def test_a_failing_feed_backs_off_and_the_scheduler_status_and_healthz_agree(tmp_path: Path,
+                                                                             http_server: LoopbackServer) -> None:
+    ops = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""
+database: sqlite:///{tmp_path}/monitor.db
+server: {{host: 127.0.0.1, port: {ops}}}
+sources:
+  - {{name: flaky, kind: feed, url: "{http_server.url('/missing.xml')}", every: 1s}}
+""", encoding="utf-8")  # the loopback server answers 404 to every path it was not given
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: "/missing.xml" in http_server.paths(), 30), (tmp_path / "log").read_text()
+        first = datetime.now(UTC)  # just after the first request
+        time.sleep(6)  # six of the feed's intervals: its first backoff is 30 s
+        assert http_server.paths().count("/missing.xml") == 1, (tmp_path / "log").read_text()
+        health = json.loads((_get(ops, "/healthz") or (0, b"{}"))[1])["sources"]["flaky"]
+        status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(config),
+                                 "--format", "json"], capture_output=True, text=True, timeout=60)
+        row = next(json.loads(line) for line in status.stdout.splitlines() if '"source"' in line)
+        assert row["failures"] == 1
+        # One next poll: the stored one, which the scheduler keeps to (no second request above).
+        assert _when(health["next_poll"]) == _when(row["next_poll"])
+        assert _when(row["next_poll"]) - first >= timedelta(seconds=20)
+    finally:
+        assert _stop(proc) == 0
+
+
+def test_sigterm_with_a_hung_webhook_logs_the_abandoned_send_and_the_next_run_sends_it_once(
+        tmp_path: Path) -> None:
+    received: list[tuple[str, bool]] = []  # (idempotency key, answered)
+    hang, release = threading.Event(), threading.Event()
+    hang.set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            key, hung = self.headers.get("Idempotency-Key", ""), hang.is_set()
+            received.append((key, not hung))
+            if hung:
+                release.wait(60)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook_port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", hook_port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    config = _config(tmp_path, hook_port, free_port())
+    config.write_text(config.read_text(encoding="utf-8").replace("/hook", "/hook?key=s3cr3t-k3y")
+                      .replace('url: "', 'timeout: 120s, url: "'), encoding="utf-8")
+    log = tmp_path / "log"
+    try:
+        proc = _start(config, log)
+        _article(tmp_path / "articles", 0)
+        assert _wait(lambda: bool(received), 30), log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        [(key, _)] = received
+        text = log.read_text()
+        assert f"abandoned the send of digest {key} of mali to webhook 127.0.0.1:{hook_port}" in text, text
+        assert "s3cr3t-k3y" not in text
+        hang.clear()
+        proc = _start(config, log)
+        try:
+            assert _wait(lambda: len(received) == 2, 30), log.read_text()
+            time.sleep(2)
+        finally:
+            assert _stop(proc) == 0
+        assert received == [(key, False), (key, True)]  # the same digest again, answered once
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()

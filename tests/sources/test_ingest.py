@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config import parse_config
-from monitor.service.pipeline import BACKOFF_JITTER, FIRST_BACKOFF, MAX_BACKOFF, Pipeline
+from monitor.service.pipeline import Pipeline
 from monitor.store import Store
-from monitor.support.backoff import backoff
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -76,7 +75,7 @@ def test_syndicated_copy_and_renamed_file_are_duplicates(tmp_path: Path, databas
 
 
 def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:
-    pipeline, _ = _setup(tmp_path, f"  - {{name: broken, kind: files, path: {tmp_path}/missing}}\n")
+    pipeline, _ = _setup(tmp_path, f"  - {{name: broken, kind: files, path: {tmp_path}/missing, every: 2s}}\n")
     reports = _ingest(pipeline)
     assert reports["articles"].ok and reports["articles"].counts.new == 2  # type: ignore[attr-defined]
     assert not reports["broken"].ok and "does not exist" in reports["broken"].error  # type: ignore[attr-defined]
@@ -89,12 +88,46 @@ def test_a_broken_source_fails_alone_and_backs_off(tmp_path: Path) -> None:
     assert timedelta(seconds=54) <= state.next_due - NOW <= timedelta(seconds=66)
 
 
-def test_backoff_grows_and_is_capped() -> None:
-    hour = timedelta(hours=1)
-    delays = [backoff(n, first=FIRST_BACKOFF, cap=max(MAX_BACKOFF, hour), jitter=BACKOFF_JITTER).total_seconds()
-              for n in (1, 2, 3, 20)]
-    assert 27 <= delays[0] <= 33 and 54 <= delays[1] <= 66 and delays[2] > delays[1]
-    assert delays[3] <= 6 * 3600 * 1.1
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_failing_source_is_polled_again_at_its_stored_next_poll_and_a_success_resets(tmp_path: Path) -> None:
+    clock = Clock(NOW)
+    config = parse_config(f"database: sqlite:///{tmp_path}/m.db\nsources:\n"
+                          f"  - {{name: flaky, kind: files, path: {tmp_path}/later, every: 2s}}\n",
+                          str(tmp_path / "c.yaml"), base=tmp_path)
+    pipeline = Pipeline(config, Store.open(config.database), clock=clock)
+
+    def poll() -> tuple[object, object]:
+        [report] = asyncio.run(pipeline.ingest(only_due=True))
+        return report, pipeline.store.source_state("flaky")
+
+    report, state = poll()
+    assert not report.ok and state.consecutive_failures == 1  # type: ignore[attr-defined]
+    # What the daemon schedules by is what was stored (and what `status` shows).
+    assert report.next_poll == state.next_due  # type: ignore[attr-defined]
+    first = state.next_due  # type: ignore[attr-defined]
+    assert timedelta(seconds=27) <= first - NOW <= timedelta(seconds=33)  # 30 s, not the source's 2 s
+    clock.now = NOW + timedelta(seconds=20)  # ten of its intervals later, still backing off
+    report, state = poll()
+    assert report.skipped == "not due" and report.next_poll == first  # type: ignore[attr-defined]
+    assert state.consecutive_failures == 1  # type: ignore[attr-defined]
+    clock.now = first
+    report, state = poll()
+    assert state.consecutive_failures == 2 and report.next_poll == state.next_due  # type: ignore[attr-defined]
+    assert timedelta(seconds=54) <= state.next_due - first <= timedelta(seconds=66)  # type: ignore[attr-defined]
+    (tmp_path / "later").mkdir()
+    clock.now = state.next_due  # type: ignore[attr-defined]
+    report, state = poll()
+    assert report.ok and state.consecutive_failures == 0  # type: ignore[attr-defined]
+    assert timedelta(seconds=2) <= state.next_due - clock.now <= timedelta(seconds=2.2)  # type: ignore[attr-defined]
+    pipeline.close()
+    pipeline.store.close()
 
 
 def test_identical_text_on_another_day_is_another_event_but_a_same_day_copy_is_not(tmp_path: Path) -> None:
