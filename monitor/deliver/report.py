@@ -35,6 +35,8 @@ class DigestOutcome:
     results: list[TargetResult] = field(default_factory=list)
     note: str | None = None
     error: str | None = None
+    # The error is the alert's template failing (a config error: `once` exits 2 after the rest).
+    template_failed: bool = False
 
     @property
     def failed(self) -> bool:
