@@ -34,6 +34,7 @@ from monitor.config import AlertRule, Config, OfficialSource
 from monitor.deliver import DigestClaims, DigestOutcome, Lanes, Target, target_key, target_label
 from monitor.digest import is_due, quiet_until, render
 from monitor.dispatch.checks import HeldAlerts, check_templates, template_errors
+from monitor.dispatch.retry import RetryPlan, plan_retry
 from monitor.dispatch.travel import Travel
 from monitor.errors import MonitorError, TemplateError, UsageError
 from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
@@ -329,10 +330,11 @@ class Dispatcher:
             log.info("alert %s: its template renders again; no longer held", alert.name)
         return built
 
-    async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *,
-                          force: bool = False) -> list[DigestOutcome]:
-        """Send every pending delivery that is due (all pending ones when ``force``)."""
-        return await self.lanes.send_due(outcomes, force=force)
+    async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *, force: bool = False,
+                          digest_id: str | None = None) -> list[DigestOutcome]:
+        """Send every pending delivery that is due (all pending ones when ``force``; only those of
+        one digest with ``digest_id``)."""
+        return await self.lanes.send_due(outcomes, force=force, digest_id=digest_id)
 
     # -- looking without sending ---------------------------------------------------------------
     def alert(self, name: str) -> AlertRule:
@@ -370,12 +372,20 @@ class Dispatcher:
             return selection, None
         return selection, self.build(selection, now)[1]
 
-    def retry(self, digest_id: str) -> DigestRecord | None:
-        """Make a digest's unsent deliveries due now (``digests retry``)."""
+    def retry(self, digest_id: str) -> RetryPlan | None:
+        """Make a digest's unsent deliveries due now, to the alert's current targets
+        (``digests retry``; monitor/dispatch/retry.py); None when no digest has that id."""
         record = self.outbox.digest(digest_id)
-        if record is not None:
-            self.outbox.retry_digest(record.id, self.clock())
-        return record
+        if record is None:
+            return None
+        alert = self.alerts.get(record.alert)
+        if alert is None:
+            raise UsageError(f"digest {record.id} is of alert '{record.alert}', which the config no longer has: "
+                             "nothing was sent", hint="to send it, put the alert back in the config and retry")
+        now = self.clock()
+        plan = plan_retry(record, _unique_targets(alert), now)
+        self.outbox.retry_digest(record.id, now, due=plan.due, replaced=plan.replaced, added=plan.added)
+        return plan
 
 
 def new_digest_id(now: datetime) -> str:
