@@ -269,7 +269,7 @@ class Dispatcher:
                     notes.append(DigestOutcome(alert.name, error=held.note(len(found[alert.name]), now, retry=False),
                                                template_failed=True))
                 elif not held.announced:
-                    log.error("alert %s: %s", alert.name, held.note(None, now))
+                    log.error("%s: %s", alert.name, held.note(None, now))
                 held.announced = True
                 continue
             selection = self.select(alert, found[alert.name], now, force=force, last_sent=last.get(alert.name))
@@ -317,10 +317,9 @@ class Dispatcher:
             built = self.build(selection, now)
         except TemplateError as exc:  # this alert's fault: it waits, the others go
             held = self.held.hold(alert.name, exc, sample=sample)
-            note = held.note(waiting, now, retry=not force)
-            held.announced = True
-            log.error("alert %s: %s", alert.name, note)
-            notes.append(DigestOutcome(alert.name, error=note, template_failed=True))
+            held.announced = True  # by its line: `once` prints it, the daemon logs it
+            notes.append(DigestOutcome(alert.name, error=held.note(waiting, now, retry=not force),
+                                       template_failed=True))
             return None
         except MonitorError as exc:  # the store failed reading its items: the next pass tries again
             log.error("alert %s: could not build its digest: %s", alert.name, exc)

@@ -344,7 +344,9 @@ class Daemon:
                 self.metrics.digests_sent.labels(outcome.alert, result.kind).inc()
             else:
                 self.metrics.deliveries_failed.labels(outcome.alert, result.kind).inc()
-        if outcome.failed:
+        if outcome.template_failed:
+            log.error("%s", outcome)  # the alert is held until its template is fixed
+        elif outcome.failed:
             log.warning("%s", outcome)
         else:
             log.info("%s", outcome)

@@ -189,7 +189,7 @@ def test_a_broken_template_holds_its_alert_only_and_editing_it_sends_what_waited
         # Some dispatch ticks (every 2 s) later, the broken alert was said once, not on every tick.
         assert _wait(lambda: log.read_text().count("Running job \"dispatch") > 3, 30), log.read_text()
         text = log.read_text()
-        assert text.count("alert broken: digest not built, template ") == 1, text
+        assert text.count("broken: digest not built, template ") == 1, text
         assert "broken.txt:2: ZeroDivisionError: division by zero; its items wait (next try in " in text
         assert "failed, will retry" not in text and "Traceback" not in text
         assert alerts() == ["mali"]
