@@ -68,6 +68,32 @@ class ConfigError(ProblemsError):
     kind = "config error"
 
 
+class TemplateError(ConfigError):
+    """A digest or webhook template failed to load or render (a syntax error, a name it does not
+    know, the sandbox refusing, or a plain Python error such as ``{{ 1/0 }}``). It is a fault of
+    one alert's configuration: ``once`` and the daemon hold that alert and go on with the others."""
+
+    def __init__(self, file: str, line: int | None, reason: str, *, alert: str | None = None,
+                 hint: str | None = None) -> None:
+        self.file, self.line, self.reason, self.alert = file, line, reason, alert
+        where = f"alert '{alert}'" if alert is not None else "template"
+        super().__init__([Problem(file, line, None, where, reason)],
+                         hint=hint or "fix the template; the shipped ones are in monitor/digest/templates/")
+
+    @property
+    def located(self) -> str:
+        """``file:line: reason``, without the alert (for lines that name it already)."""
+        return f"{self.file}:{self.line}: {self.reason}" if self.line is not None else f"{self.file}: {self.reason}"
+
+    def for_alert(self, alert: str) -> TemplateError:
+        """The same error, naming the alert whose template it is."""
+        if self.alert == alert:
+            return self
+        error = TemplateError(self.file, self.line, self.reason, alert=alert, hint=self.hint)
+        error.__cause__ = self.__cause__
+        return error
+
+
 class RuleError(ProblemsError):
     """A classification rule file is invalid."""
 

@@ -16,7 +16,7 @@ from monitor import __version__
 from monitor.cli.common import parse_since
 from monitor.cli.cycle import cmd_ingest, cmd_items, cmd_once, cmd_run
 from monitor.cli.digests import cmd_alerts, cmd_digest, cmd_digests
-from monitor.cli.rules import cmd_classify, cmd_rules
+from monitor.cli.rules import cmd_check, cmd_classify, cmd_rules
 from monitor.cli.state import cmd_advisories, cmd_db, cmd_status, cmd_trips
 from monitor.service.logs import escape_line
 from monitor.support.redact import redact_text
@@ -82,6 +82,7 @@ def _cycle_commands(c: _Commands) -> None:
 
 
 def _rules_commands(c: _Commands) -> None:
+    c.add("check", cmd_check, "validate the config offline: keys, alert rules, templates on a sample digest")
     p = c.add("classify", cmd_classify, "classify text files and RSS/Atom files (no config or database needed)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="article files, feed files, or - for stdin")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")

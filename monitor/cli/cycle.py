@@ -52,8 +52,10 @@ def cmd_once(args: argparse.Namespace) -> int:
     emit(f"classified {report.classified} item{'s' if report.classified != 1 else ''}")
     for digest in report.digests:
         # Like a failed source: a delivery that failed is reported on stderr (and kept, and retried).
-        (sys.stderr if getattr(digest, "failed", False) else sys.stdout).write(f"{digest}\n")
-    failed = report.failures + sum(1 for d in report.digests if getattr(d, "failed", False))
+        (sys.stderr if digest.failed else sys.stdout).write(f"{digest}\n")
+    if any(d.template_failed for d in report.digests):
+        return 2  # an alert's template is broken: the config needs fixing (the other alerts went)
+    failed = report.failures + sum(1 for d in report.digests if d.failed)
     return 1 if args.strict and failed else 0
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.cli.common import emit, instance_lock, load, make_dispatcher, note_unclassified, open_store
+from monitor.service.logs import escape_line
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -82,6 +83,8 @@ def _delivery_state(d: Any, kind: bool = True) -> str:
     prefix = f"{d.kind} " if kind else ""
     if d.status == "sent":
         return f"{prefix}sent" + (f" (refused: {d.last_error})" if d.last_error else "")
+    if d.status == "replaced":
+        return f"{prefix}{d.last_error}"
     if d.status == "failed":
         return f"{prefix}FAILED after {d.attempts} attempt{'s' if d.attempts != 1 else ''}: {d.last_error}"
     if d.attempts:
@@ -105,9 +108,33 @@ def _digest_json(record: Any, items: Sequence[Any] = ()) -> dict[str, Any]:
     return data
 
 
-def cmd_digests(args: argparse.Namespace) -> int:
+def _retry(args: argparse.Namespace, config: Any) -> int:
+    """``digests retry ID``: its unsent deliveries, to the alert's current targets; a line for each."""
     import asyncio
 
+    from monitor.errors import UsageError
+
+    with instance_lock(config):
+        store = open_store(config)
+        try:
+            dispatcher = make_dispatcher(config, store)
+            plan = dispatcher.retry(args.id)
+            if plan is None:
+                raise UsageError(f"no digest has the id '{args.id}'", hint="`advisory-monitor digests` lists them")
+            outcomes = asyncio.run(dispatcher.deliver_due(digest_id=plan.record.id)) if plan.sends else []
+        finally:
+            store.close()
+    results = {r.target: r for o in outcomes for r in o.results if r.target is not None}
+    if all(step.action == "sent" for step in plan.steps):
+        emit(f"digest {plan.record.id}: every delivery was sent already")
+        return 0
+    for step in plan.steps:
+        line = step.line(plan.record.id, results)
+        (sys.stderr if step.failed(results) else sys.stdout).write(escape_line(line) + "\n")
+    return 1 if args.strict and any(step.failed(results) for step in plan.steps) else 0
+
+
+def cmd_digests(args: argparse.Namespace) -> int:
     from monitor.errors import UsageError
     from monitor.store import Outbox
 
@@ -115,21 +142,7 @@ def cmd_digests(args: argparse.Namespace) -> int:
         raise UsageError(f"digests {args.action} needs a digest id", hint="`advisory-monitor digests` lists them")
     config = load(args, delivering=args.action == "retry")
     if args.action == "retry":
-        with instance_lock(config):
-            store = open_store(config)
-            try:
-                dispatcher = make_dispatcher(config, store)
-                record = dispatcher.retry(args.id)
-                if record is None:
-                    raise UsageError(f"no digest has the id '{args.id}'", hint="`advisory-monitor digests` lists them")
-                outcomes = asyncio.run(dispatcher.deliver_due())
-            finally:
-                store.close()
-        for outcome in outcomes:
-            (sys.stderr if outcome.failed else sys.stdout).write(f"{outcome}\n")
-        if not outcomes:
-            emit(f"digest {record.id}: every delivery was sent already")
-        return 1 if args.strict and any(o.failed for o in outcomes) else 0
+        return _retry(args, config)
     store = open_store(config)
     try:
         outbox = Outbox(store)

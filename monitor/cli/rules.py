@@ -1,4 +1,5 @@
-"""Classification without config or database: ``classify`` files, ``rules check|test``."""
+"""Checking and classifying without a database: ``check`` (the config), ``classify`` files,
+``rules check|test``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,27 @@ import argparse
 import json
 import sys
 
-from monitor.cli.common import emit
+from monitor.cli.common import emit, load
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The config as ``run`` would take it up: keys, the rules, the alert rules against them, and
+    every alert's templates rendered on a sample digest. Any problem is a config error (exit 2)."""
+    from monitor.classify import load_engine
+    from monitor.dispatch.checks import check_config
+    from monitor.errors import ConfigError
+    from monitor.sources.extract import load_boilerplate
+
+    config = load(args, delivering=True)  # what `run` will need, secrets included
+    engine = load_engine(config.rules)
+    load_boilerplate(config.rules)
+    errors = check_config(config, engine)
+    if errors:
+        raise ConfigError([p for e in errors for p in e.problems],
+                          hint="fix the templates; until then `once` and `run` hold these alerts and send the others")
+    sources, alerts = len(config.sources), len(config.alerts)
+    emit(f"config OK: {sources} source{'s' if sources != 1 else ''}, {alerts} alert{'s' if alerts != 1 else ''}")
+    return 0
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

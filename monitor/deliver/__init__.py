@@ -9,11 +9,21 @@ delivery, one lane per target, and records each result with its retry or follow-
 from __future__ import annotations
 
 from monitor.deliver.lanes import DigestClaims, Lanes
-from monitor.deliver.notifiers import NOTIFIERS, Notifier, Target, deliver, notifier, target_key, target_label
+from monitor.deliver.notifiers import (
+    NOTIFIERS,
+    Notifier,
+    Target,
+    check_target,
+    deliver,
+    notifier,
+    target_key,
+    target_label,
+)
 from monitor.deliver.outcome import DeliveryOutcome
 from monitor.deliver.report import DigestOutcome, TargetResult
 from monitor.deliver.session import DeliverySession
 from monitor.errors import DeliveryError
 
 __all__ = ["NOTIFIERS", "DeliveryError", "DeliveryOutcome", "DeliverySession", "DigestClaims", "DigestOutcome",
-           "Lanes", "Notifier", "Target", "TargetResult", "deliver", "notifier", "target_key", "target_label"]
+           "Lanes", "Notifier", "Target", "TargetResult", "check_target", "deliver", "notifier", "target_key",
+           "target_label"]

@@ -68,11 +68,12 @@ class Lanes:
         return backoff(attempts, first=FIRST_RETRY, cap=MAX_RETRY, jitter=RETRY_JITTER, rng=self.rng)
 
     async def send_due(self, outcomes: dict[str, DigestOutcome] | None = None, *,
-                       force: bool = False) -> list[DigestOutcome]:
-        """Send every pending delivery that is due (all pending ones when ``force``); ``outcomes``
-        are the lines of digests claimed this pass, by id, to fill with their results."""
+                       force: bool = False, digest_id: str | None = None) -> list[DigestOutcome]:
+        """Send every pending delivery that is due (all pending ones when ``force``; only those of
+        one digest with ``digest_id``); ``outcomes`` are the lines of digests claimed this pass, by
+        id, to fill with their results."""
         outcomes = {} if outcomes is None else outcomes
-        due = self.outbox.due_deliveries(None if force else self.clock())
+        due = self._due(force, digest_id)
         if not due:
             return list(outcomes.values())
         claims = self.claims
@@ -81,13 +82,17 @@ class Lanes:
         held = [d for d in dict.fromkeys(x.digest_id for x in due) if claims.claim_digest(d)]
         # Read again under the claims: what another worker sent meanwhile is no longer due.
         mine = set(held)
-        due = [d for d in self.outbox.due_deliveries(None if force else self.clock()) if d.digest_id in mine]
+        due = [d for d in self._due(force, digest_id) if d.digest_id in mine]
         try:
             return await self._send_lanes(due, outcomes)
         finally:
             for digest_id in held:
                 with contextlib.suppress(Exception):  # the database went away: the lease lapses instead
                     claims.release_digest(digest_id)
+
+    def _due(self, force: bool, digest_id: str | None) -> list[DeliveryRecord]:
+        due = self.outbox.due_deliveries(None if force else self.clock())
+        return due if digest_id is None else [d for d in due if d.digest_id == digest_id]
 
     async def _send_lanes(self, due: list[DeliveryRecord],
                           outcomes: dict[str, DigestOutcome]) -> list[DigestOutcome]:
@@ -131,9 +136,11 @@ class Lanes:
     async def _send(self, session: DeliverySession, record: DigestRecord, delivery: DeliveryRecord) -> TargetResult:
         target = self._target(record, delivery)
         if target is None:
-            # The config no longer names this target: nowhere to send it, and nothing to retry.
+            # The config no longer names this target: nowhere to send it. `digests retry` sends it to
+            # the alert's current target of its kind (a fixed URL), an operator's explicit choice.
             return self._record(delivery, DeliveryError(
-                f"alert '{record.alert}' no longer has the target {delivery.label}", retryable=False))
+                f"alert '{record.alert}' no longer has the target {delivery.label} (`advisory-monitor digests "
+                f"retry {record.id}` sends it to the alert's current {delivery.kind} targets)", retryable=False))
         rendered = RenderedDigest.model_validate(record.rendered)
         log.info("sending digest %s of %s to %s (attempt %d)", record.id, record.alert, delivery.label,
                  delivery.attempts + 1)
@@ -173,7 +180,7 @@ class Lanes:
                 refused: str | None = None, follow_up: DeliveryRecord | None = None) -> TargetResult:
         now = self.clock()
         delivery.attempts += 1
-        result = TargetResult(delivery.kind, delivery.label, error is None, where=where)
+        result = TargetResult(delivery.kind, delivery.label, error is None, where=where, target=delivery.target)
         if error is None:
             delivery.status, delivery.sent_at, delivery.last_error, delivery.next_attempt = "sent", now, refused, None
             if refused:

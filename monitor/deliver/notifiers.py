@@ -35,6 +35,9 @@ class Notifier(Generic[T]):
     label: Callable[[T], str]
     # Where a sent digest can be found, for the cycle report (a file target's folder).
     where: Callable[[T, str], str | None] = lambda target, digest_id: None
+    # Renders what the target adds of its own to a rendered digest (a webhook's body template) and
+    # raises its TemplateError; run on a sample digest when the config loads.
+    check: Callable[[T, RenderedDigest], None] = lambda target, rendered: None
 
 
 def _display(path: Path) -> str:
@@ -67,8 +70,14 @@ FILE: Notifier[FileTarget] = Notifier(
 EMAIL: Notifier[EmailTarget] = Notifier(
     "email", _send_email, address=lambda t: ",".join(sorted(a.strip().lower() for a in t.to)),
     label=lambda t: "email " + ", ".join(t.to))
+def _check_webhook(target: WebhookTarget, rendered: RenderedDigest) -> None:
+    if target.template is not None:
+        webhook.body_of(target.template, rendered)
+
+
 WEBHOOK: Notifier[WebhookTarget] = Notifier(
-    "webhook", _send_webhook, address=lambda t: t.url, label=lambda t: f"webhook {_host(t.url)}")
+    "webhook", _send_webhook, address=lambda t: t.url, label=lambda t: f"webhook {_host(t.url)}",
+    check=_check_webhook)
 
 # In the order a digest's results are reported. The values differ in their target type, which a
 # dict cannot say; ``notifier`` gives each back typed by the target it is asked for.
@@ -86,6 +95,11 @@ def notifier(target: T) -> Notifier[T]:
 async def deliver(session: DeliverySession, target: Target, rendered: RenderedDigest) -> DeliveryOutcome:
     """Deliver one rendered digest to one target; raises DeliveryError(retryable=...)."""
     return await notifier(target).send(session, target, rendered)
+
+
+def check_target(target: Target, rendered: RenderedDigest) -> None:
+    """Render the target's own templates on ``rendered``; raises their TemplateError."""
+    notifier(target).check(target, rendered)
 
 
 def target_key(target: Target) -> str:

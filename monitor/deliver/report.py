@@ -14,13 +14,18 @@ class TargetResult:
     error: str | None = None
     retry_in: timedelta | None = None
     where: str | None = None  # a file target's folder
+    target: str | None = None  # the delivery's target key
+
+    def state(self) -> str:
+        """How it went, without the kind: ``ok``, ``FAILED (retrying in 2m): ...``."""
+        if self.ok:
+            return "ok" + (f" ({self.where})" if self.where else "")
+        if self.retry_in is not None:
+            return f"FAILED (retrying in {roughly(self.retry_in)}): {self.error}"
+        return f"FAILED (gave up): {self.error}"
 
     def __str__(self) -> str:
-        if self.ok:
-            return f"{self.kind} ok" + (f" ({self.where})" if self.where else "")
-        if self.retry_in is not None:
-            return f"{self.kind} FAILED (retrying in {roughly(self.retry_in)}): {self.error}"
-        return f"{self.kind} FAILED (gave up): {self.error}"
+        return f"{self.kind} {self.state()}"
 
 
 @dataclass
@@ -35,6 +40,8 @@ class DigestOutcome:
     results: list[TargetResult] = field(default_factory=list)
     note: str | None = None
     error: str | None = None
+    # The error is the alert's template failing (a config error: `once` exits 2 after the rest).
+    template_failed: bool = False
 
     @property
     def failed(self) -> bool:

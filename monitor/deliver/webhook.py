@@ -26,8 +26,8 @@ from markupsafe import Markup
 from monitor.config import WebhookTarget
 from monitor.deliver.addresses import refuse_forbidden
 from monitor.deliver.outcome import DeliveryOutcome
-from monitor.digest import safe_url, sanitize_html
-from monitor.errors import DeliveryError
+from monitor.digest import located_error, safe_url, sanitize_html, shown_path
+from monitor.errors import DeliveryError, TemplateError
 from monitor.models import RenderedDigest
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,15 @@ def _environment(folder: Path, as_json: bool) -> jinja2.Environment:
 
 def render_body(template: Path, rendered: RenderedDigest) -> bytes:
     """Render a custom body template; a broken template is a permanent DeliveryError naming it."""
+    try:
+        return body_of(template, rendered)
+    except TemplateError as exc:
+        raise DeliveryError(exc.located, retryable=False, hint=exc.hint) from exc
+
+
+def body_of(template: Path, rendered: RenderedDigest) -> bytes:
+    """The body a custom template makes of ``rendered``; raises a TemplateError at its file and line
+    (checked on a sample digest when the config loads: monitor/dispatch/checks.py)."""
     as_json = _is_json(template.name)
     env = _environment(template.parent, as_json)
     context = {
@@ -88,17 +97,13 @@ def render_body(template: Path, rendered: RenderedDigest) -> bytes:
     }
     try:
         body = env.get_template(template.name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise DeliveryError(f"{template}:{exc.lineno}: webhook template: {exc.message}", retryable=False) from exc
-    except jinja2.TemplateNotFound as exc:
-        raise DeliveryError(f"{template}: webhook template not found", retryable=False) from exc
-    except jinja2.TemplateError as exc:
-        raise DeliveryError(f"{template}: webhook template: {type(exc).__name__}: {exc}", retryable=False) from exc
+    except Exception as exc:  # a template is code: it raises what its expressions raise ({{ 1/0 }})
+        raise located_error(exc, str(template), kind="webhook template: ") from exc
     if as_json:
         try:
             json.loads(body)
         except ValueError as exc:
-            raise DeliveryError(f"{template}: webhook template did not produce valid JSON: {exc}", retryable=False,
+            raise TemplateError(shown_path(template), None, f"webhook template did not produce valid JSON: {exc}",
                                 hint="use |tojson for lists and objects; plain {{ values }} are JSON-escaped") from exc
     return body.encode("utf-8")
 

@@ -21,7 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from monitor.config import AlertRule
 from monitor.digest.sanitize import safe_url, sanitize_html
 from monitor.digest.views import CountryGroup, digest_zone, group, iso_time, local_time, subject
-from monitor.errors import ConfigError, Problem
+from monitor.errors import TemplateError
 from monitor.models import Digest, RenderedDigest
 from monitor.support.resources import templates_dir
 
@@ -89,21 +89,52 @@ def _choose(alert: AlertRule, templates: Path | None) -> tuple[jinja2.Environmen
     return _user_env(tuple(folders)), text_name, html_name
 
 
-def _template_error(where: Path | str | None, line: int | None, message: str) -> ConfigError:
-    return ConfigError([Problem(str(where or "<template>"), line, None, "template", message)],
-                       hint="fix the digest template; the shipped ones are in monitor/templates/")
+def _template_error(where: Path | str | None, line: int | None, message: str) -> TemplateError:
+    return TemplateError(shown_path(where or "<template>"), line, message)
 
 
-def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
-    """Render one template; a broken or forbidden template becomes a located ConfigError."""
+def shown_path(where: Path | str) -> str:
+    """A template's file as a person finds it: relative to the working folder when inside it."""
+    path = Path(where)
+    try:
+        return str(path.relative_to(Path.cwd())) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def template_line(exc: BaseException) -> tuple[str | None, int | None]:
+    """The template file and line an error was raised at, from the traceback Jinja rewrites so
+    that its frames point into the template source (the innermost one: an included template's)."""
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def located_error(exc: Exception, name: str, *, kind: str = "") -> TemplateError:
+    """The TemplateError of anything rendering ``name`` raised, at the template's file and line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return _template_error(exc.filename or name, exc.lineno, f"{kind}{exc.message or exc}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return _template_error(name, None, f"{kind}template not found: {exc.name}")
+    file, line = template_line(exc)
+    said = str(exc)
+    return _template_error(file or name, line, f"{kind}{type(exc).__name__}" + (f": {said}" if said else ""))
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any], *,
+                    alert: str | None = None) -> str:
+    """Render one template; whatever it raises becomes a TemplateError at its file and line."""
     try:
         return env.get_template(name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise _template_error(exc.filename or name, exc.lineno, exc.message or str(exc)) from exc
-    except jinja2.TemplateNotFound as exc:
-        raise _template_error(name, None, f"template not found: {exc.name}") from exc
-    except jinja2.TemplateError as exc:  # UndefinedError, SecurityError (the sandbox said no)
-        raise _template_error(name, None, f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        # A user template is code: besides Jinja's own errors (syntax, undefined names, the
+        # sandbox saying no) it raises whatever its expressions do ({{ 1/0 }}, {{ n + "x" }}).
+        error = located_error(exc, name)
+        raise (error.for_alert(alert) if alert is not None else error) from exc
 
 
 def payload(digest: Digest, groups: list[CountryGroup]) -> dict[str, Any]:
@@ -132,11 +163,14 @@ def render(digest: Digest, alert: AlertRule, *, templates: Path | None = None) -
         "groups": groups,
         "digest": digest,
     }
-    env, text_name, html_name = _choose(alert, templates)
+    try:
+        env, text_name, html_name = _choose(alert, templates)
+    except TemplateError as exc:
+        raise exc.for_alert(alert.name) from exc
     return RenderedDigest(
         digest_id=digest.id,
         subject=title,
-        text=render_template(env, text_name, context),
-        html=render_template(env, html_name, context),
+        text=render_template(env, text_name, context, alert=alert.name),
+        html=render_template(env, html_name, context, alert=alert.name),
         payload=payload(digest, groups),
     )

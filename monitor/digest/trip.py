@@ -84,5 +84,5 @@ def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelt
                  | {"items": [e["id"] for e in leg["entries"]]} for leg in leg_list],
     }
     return RenderedDigest(digest_id=digest.id, subject=title,
-                          text=render_template(env, TEXT_TEMPLATE, context),
-                          html=render_template(env, HTML_TEMPLATE, context), payload=payload)
+                          text=render_template(env, TEXT_TEMPLATE, context, alert=alert.name),
+                          html=render_template(env, HTML_TEMPLATE, context, alert=alert.name), payload=payload)

@@ -33,8 +33,10 @@ from monitor.classify.engine import Engine
 from monitor.config import AlertRule, Config, OfficialSource
 from monitor.deliver import DigestClaims, DigestOutcome, Lanes, Target, target_key, target_label
 from monitor.digest import is_due, quiet_until, render
+from monitor.dispatch.checks import HeldAlerts, check_templates, template_errors
+from monitor.dispatch.retry import RetryPlan, plan_retry
 from monitor.dispatch.travel import Travel
-from monitor.errors import MonitorError, UsageError
+from monitor.errors import MonitorError, TemplateError, UsageError
 from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
 from monitor.store import AdvisoryLevels, DeliveryRecord, DigestRecord, Outbox, Store
 
@@ -91,7 +93,12 @@ class Dispatcher:
         self.travel.bind(self.matcher)
         self.alerts = {a.name: a for a in config.alerts}
         # Several workers on one database (monitor/service/workers.py): a digest's sends are claimed first.
-        self.lanes = Lanes(config, self.outbox, clock=clock, rng=rng or random.Random(), claims=claims)
+        self.rng = rng or random.Random()
+        self.lanes = Lanes(config, self.outbox, clock=clock, rng=self.rng, claims=claims)
+        # Alerts whose templates fail on a sample digest are held from the start (checks.py).
+        self.held = HeldAlerts(clock, self.rng)
+        for name, error in template_errors(config.alerts, config.templates, self.travel.is_trip).items():
+            self.held.hold(name, error, sample=True)
         self._ancestors = resolver.ancestors if resolver is not None else None
         self._expanded: dict[frozenset[str], frozenset[str]] = {}
         # alert -> item id -> match, for matched items not claimed yet (inside max_age), and the
@@ -254,6 +261,17 @@ class Dispatcher:
         last = self.outbox.last_digest_times([a.name for a in self.config.alerts])
         found = self.waiting(now)
         for alert in self.config.alerts:
+            held = self.held.waiting(alert.name, now)
+            if held is not None:
+                # Its template failed: its items wait for the backoff's end. Said once per `once` run,
+                # and logged once by the daemon (not on every pass).
+                if force:
+                    notes.append(DigestOutcome(alert.name, error=held.note(len(found[alert.name]), now, retry=False),
+                                               template_failed=True))
+                elif not held.announced:
+                    log.error("%s: %s", alert.name, held.note(None, now))
+                held.announced = True
+                continue
             selection = self.select(alert, found[alert.name], now, force=force, last_sent=last.get(alert.name))
             if selection is None:
                 continue
@@ -263,14 +281,10 @@ class Dispatcher:
                     notes.append(DigestOutcome(alert.name, note=_held_note(selection)))
                 log.debug("alert %s: %d items held for quiet hours", alert.name, selection.held)
                 continue
-            try:
-                digest, rendered = self.build(selection, now)
-            except MonitorError as exc:  # a broken user template: this alert waits, the others go
-                log.error("alert %s: could not render its digest: %s", alert.name, exc)
-                notes.append(DigestOutcome(alert.name, error=f"digest not built: {exc}"))
+            built = self._build_or_hold(selection, now, len(found[alert.name]), notes, force=force)
+            if built is None or not built[0].entries:
                 continue
-            if not digest.entries:
-                continue
+            digest, rendered = built
             if self.claim(selection, digest, rendered) is None:
                 # Another writer (a second worker) claimed some of these first: they leave the
                 # waiting set, the rest wait for the next pass.
@@ -288,10 +302,38 @@ class Dispatcher:
             outcomes[digest.id] = outcome
         return outcomes, notes
 
-    async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *,
-                          force: bool = False) -> list[DigestOutcome]:
-        """Send every pending delivery that is due (all pending ones when ``force``)."""
-        return await self.lanes.send_due(outcomes, force=force)
+    def _build_or_hold(self, selection: Selection, now: datetime, waiting: int, notes: list[DigestOutcome], *,
+                       force: bool) -> tuple[Digest, RenderedDigest] | None:
+        """Build the selection's digest; when the alert's template fails, hold the alert (its items
+        stay unclaimed) and add the line that says so to ``notes``."""
+        alert = selection.alert
+        before = self.held.get(alert.name)
+        sample = False
+        try:
+            if before is not None and before.sample:
+                sample = True  # held since it failed on the sample: that must render first
+                check_templates(alert, self.config.templates, shipped_only=self.travel.is_trip(alert))
+                sample = False
+            built = self.build(selection, now)
+        except TemplateError as exc:  # this alert's fault: it waits, the others go
+            held = self.held.hold(alert.name, exc, sample=sample)
+            held.announced = True  # by its line: `once` prints it, the daemon logs it
+            notes.append(DigestOutcome(alert.name, error=held.note(waiting, now, retry=not force),
+                                       template_failed=True))
+            return None
+        except MonitorError as exc:  # the store failed reading its items: the next pass tries again
+            log.error("alert %s: could not build its digest: %s", alert.name, exc)
+            notes.append(DigestOutcome(alert.name, error=f"digest not built: {exc}"))
+            return None
+        if self.held.release(alert.name):
+            log.info("alert %s: its template renders again; no longer held", alert.name)
+        return built
+
+    async def deliver_due(self, outcomes: dict[str, DigestOutcome] | None = None, *, force: bool = False,
+                          digest_id: str | None = None) -> list[DigestOutcome]:
+        """Send every pending delivery that is due (all pending ones when ``force``; only those of
+        one digest with ``digest_id``)."""
+        return await self.lanes.send_due(outcomes, force=force, digest_id=digest_id)
 
     # -- looking without sending ---------------------------------------------------------------
     def alert(self, name: str) -> AlertRule:
@@ -318,6 +360,9 @@ class Dispatcher:
     def preview(self, name: str) -> tuple[Selection, RenderedDigest | None]:
         """What the alert would send now (schedule aside, quiet hours and max_items kept); no claim."""
         alert = self.alert(name)
+        held = self.held.get(name)
+        if held is not None and held.sample:
+            raise held.error
         now = self.clock()
         selection = self.select(alert, self.matches(now, [alert])[alert.name], now, force=True, last_sent=None)
         if selection is None:
@@ -326,12 +371,20 @@ class Dispatcher:
             return selection, None
         return selection, self.build(selection, now)[1]
 
-    def retry(self, digest_id: str) -> DigestRecord | None:
-        """Make a digest's unsent deliveries due now (``digests retry``)."""
+    def retry(self, digest_id: str) -> RetryPlan | None:
+        """Make a digest's unsent deliveries due now, to the alert's current targets
+        (``digests retry``; monitor/dispatch/retry.py); None when no digest has that id."""
         record = self.outbox.digest(digest_id)
-        if record is not None:
-            self.outbox.retry_digest(record.id, self.clock())
-        return record
+        if record is None:
+            return None
+        alert = self.alerts.get(record.alert)
+        if alert is None:
+            raise UsageError(f"digest {record.id} is of alert '{record.alert}', which the config no longer has: "
+                             "nothing was sent", hint="to send it, put the alert back in the config and retry")
+        now = self.clock()
+        plan = plan_retry(record, _unique_targets(alert), now)
+        self.outbox.retry_digest(record.id, now, due=plan.due, replaced=plan.replaced, added=plan.added)
+        return plan
 
 
 def new_digest_id(now: datetime) -> str:

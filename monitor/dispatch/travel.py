@@ -57,6 +57,11 @@ class Travel:
         geometry = ItemGeometry(self.store).shapes([f.id for f in facts])
         return self.locator.annotate(facts, geometry)
 
+    def is_trip(self, alert: AlertRule) -> bool:
+        """Whether the alert is a trip's (its digest is rendered by the shipped trip templates)."""
+        name = trip_name(alert.name)
+        return name is not None and name in self.plan.trips
+
     def render(self, digest: Digest, alert: AlertRule) -> RenderedDigest | None:
         name = trip_name(alert.name)
         travel = self.config.travel

@@ -27,7 +27,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import AnySource, Config, load_config
+from monitor.config import AnySource, Config, WebhookTarget, load_config
 from monitor.errors import MonitorError, StoreError
 from monitor.service.health import HealthServer
 from monitor.service.lock import lock_for
@@ -51,7 +51,25 @@ def _watched_files(config_path: Path, config: Config) -> list[Path]:
             files.extend(sorted(Path(folder).rglob("*.yaml")))
     if config.travel is not None and config.travel.folder is not None and config.travel.folder.is_dir():
         files.extend(sorted(config.travel.folder.iterdir()))  # a trip added, edited or removed reloads
+    # A template edited reloads too: an alert held because its template failed tries again at once.
+    files.extend(_template_files(config))
     return files
+
+
+def _template_files(config: Config) -> list[Path]:
+    places: list[Path | None] = [config.templates]
+    for alert in config.alerts:
+        places.append(alert.template)
+        places.extend(t.template for t in alert.deliver if isinstance(t, WebhookTarget))
+    files: dict[Path, None] = {}
+    for place in places:
+        if place is None:
+            continue
+        # A folder's files (those there now: a new one changes the folder's own mtime); a file
+        # that does not exist yet is watched all the same, so creating it reloads.
+        found = sorted(p for p in place.iterdir() if p.is_file()) if place.is_dir() else [place]
+        files.update(dict.fromkeys([place, *found]))
+    return list(files)
 
 
 def _stamp(files: Iterable[Path]) -> tuple[tuple[str, float, int], ...]:
@@ -409,7 +427,9 @@ class Daemon:
                 self.metrics.digests_sent.labels(outcome.alert, result.kind).inc()
             else:
                 self.metrics.deliveries_failed.labels(outcome.alert, result.kind).inc()
-        if outcome.failed:
+        if outcome.template_failed:
+            log.error("%s", outcome)  # the alert is held until its template is fixed
+        elif outcome.failed:
             log.warning("%s", outcome)
         else:
             log.info("%s", outcome)

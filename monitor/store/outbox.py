@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -250,13 +250,33 @@ class Outbox:
                                      .order_by(t.digest_items.c.position)):
                 by_id[link.digest_id].item_ids.append(link.item_id)
 
-    def retry_digest(self, digest_id: str, now: datetime) -> int:
-        """Make the failed and waiting deliveries of a digest due now; how many there were."""
-        with self.engine.begin() as conn:
-            done = conn.execute(update(t.deliveries)
-                                .where(and_(t.deliveries.c.digest_id == digest_id, t.deliveries.c.status != "sent"))
-                                .values(status="pending", next_attempt=now, attempts=0))
-        return int(done.rowcount or 0)
+    def retry_digest(self, digest_id: str, now: datetime, *, due: Sequence[str] | None = None,
+                     replaced: Mapping[str, str] | None = None, added: Sequence[DeliveryRecord] = ()) -> int:
+        """Make the failed and waiting deliveries of a digest due now (with ``due``, those to these
+        target keys); in the same transaction mark the ``replaced`` ones (target key -> by what) and
+        write the ``added`` ones, the deliveries to the targets that replace them, due now. How many
+        deliveries are due."""
+        waiting = and_(t.deliveries.c.digest_id == digest_id, t.deliveries.c.status.in_(("pending", "failed")))
+        with translating(f"could not retry digest {digest_id}"), self.engine.begin() as conn:
+            query = update(t.deliveries).where(waiting)
+            if due is not None:
+                query = query.where(t.deliveries.c.target.in_(list(due)))
+            count = int(conn.execute(query.values(status="pending", next_attempt=now, attempts=0)).rowcount or 0)
+            for key, why in (replaced or {}).items():
+                conn.execute(update(t.deliveries).where(and_(waiting, t.deliveries.c.target == key))
+                             .values(status="replaced", next_attempt=None, last_error=why))
+            for delivery in added:
+                same = and_(t.deliveries.c.digest_id == digest_id, t.deliveries.c.target == delivery.target)
+                row = conn.execute(select(t.deliveries.c.status).where(same)).first()
+                if row is None:
+                    conn.execute(insert(t.deliveries), [_delivery_row(delivery)])
+                elif row.status == "replaced":  # its target is current again (a change undone)
+                    conn.execute(update(t.deliveries).where(same).values(
+                        status="pending", label=delivery.label, next_attempt=now, attempts=0, last_error=None))
+                else:
+                    continue  # it has a delivery already (sent, or waiting): never a second one
+                count += 1
+        return count
 
 
 def _delivery_row(d: DeliveryRecord) -> dict[str, Any]:

@@ -194,7 +194,8 @@ deliveries = Table(
     Column("target", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("label", Text, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sent | failed
+    # pending | sent | failed | replaced (by `digests retry`, when its target had left the config)
+    Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt", UTCDateTime),
     Column("last_error", Text),

@@ -10,6 +10,7 @@ import pytest
 from monitor.cli import main
 from tests.ports import free_port
 from tests.seeds_config import seeds_config
+from tests.webhooks import serve_hooks
 
 
 @pytest.fixture
@@ -48,8 +49,9 @@ def test_preview_backtest_history_and_retry(config: str, tmp_path: Path, capsys:
     assert {d["kind"]: d["status"] for d in shown["deliveries"]} == {"file": "sent", "webhook": "pending"}
 
     assert main(["digests", "retry", digest_id, "--config", config]) == 0
-    err = capsys.readouterr().err
-    assert f"caucasus: retried digest {digest_id} with 2 items -> webhook FAILED (retrying in " in err
+    out, err = capsys.readouterr()
+    assert f"digest {digest_id}: webhook 127.0.0.1:" in err and ": retried: FAILED (retrying in " in err
+    assert f"digest {digest_id}: file {tmp_path}/out: sent already (" in out
     assert main(["digests", "retry", digest_id, "--strict", "--config", config]) == 1
     capsys.readouterr()
 
@@ -92,3 +94,27 @@ def test_preview_renders_without_claiming(config: str, tmp_path: Path, capsys: p
     # Still nothing claimed: `once` sends both.
     assert main(["once", "--config", config]) == 0
     assert "with 2 items -> file ok" in capsys.readouterr().err  # on stderr: the webhook failed
+
+
+def test_retry_after_the_webhook_url_is_fixed_says_where_it_went(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with serve_hooks() as hooks:
+        config = seeds_config(tmp_path, f'      - {{kind: webhook, url: "{hooks.url("/wrong/t0ken")}"}}')
+        assert main(["once", "--config", str(config)]) == 0
+        assert "webhook FAILED (gave up)" in capsys.readouterr().err
+        digest_id = hooks.received[0][1]
+        config.write_text(config.read_text(encoding="utf-8").replace("/wrong/", "/right/"), encoding="utf-8")
+        assert main(["digests", "retry", digest_id, "--config", str(config)]) == 0
+        out, err = capsys.readouterr()
+        assert out == (f"digest {digest_id}: webhook 127.0.0.1:{hooks.port}: its target changed in the config "
+                       f"since; retried to the alert's current webhook 127.0.0.1:{hooks.port}: delivered\n")
+        assert hooks.received[1:] == [("/right/t0ken", digest_id)] and "t0ken" not in out + err
+        assert main(["digests", "retry", digest_id, "--config", str(config)]) == 0
+        assert capsys.readouterr().out == f"digest {digest_id}: every delivery was sent already\n"
+
+        config.write_text(config.read_text(encoding="utf-8").replace("name: caucasus", "name: elsewhere"),
+                          encoding="utf-8")
+        assert main(["digests", "retry", digest_id, "--config", str(config)]) == 2
+        assert f"digest {digest_id} is of alert 'caucasus', which the config no longer has: nothing was sent" in \
+            capsys.readouterr().err
+        assert len(hooks.received) == 2

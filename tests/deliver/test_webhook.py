@@ -155,6 +155,23 @@ def test_bad_templates_are_permanent_failures(receiver: Receiver, rendered: Rend
     assert not receiver.requests
 
 
+@pytest.mark.parametrize(("text", "reason"), [
+    ('{"n": 1}\n{{ 1/0 }}', "ZeroDivisionError: division by zero"),
+    ('{"n": 1}\n{{ items|length + "x" }}', "TypeError: unsupported operand"),
+])
+def test_a_template_raising_python_errors_is_a_permanent_failure_at_its_line(receiver: Receiver,
+                                                                             rendered: RenderedDigest,
+                                                                             tmp_path: Path, text: str,
+                                                                             reason: str) -> None:
+    # It was no DeliveryError at all: the lane logged a traceback and retried it as if the peer were down.
+    template = tmp_path / "body.json"
+    template.write_text(text)
+    error = post(hook(f"{receiver.url}/ok", template=template), rendered)
+    assert isinstance(error, DeliveryError) and not error.retryable
+    assert f"body.json:2: webhook template: {reason}" in str(error)
+    assert not receiver.requests
+
+
 @pytest.mark.parametrize("host", ["169.254.169.254", "[fe80::1]", "[::ffff:169.254.169.254]", "[fd00:ec2::254]",
                                   "100.100.100.200", "0.0.0.0"])
 def test_link_local_and_metadata_addresses_are_refused_before_any_connection(rendered: RenderedDigest,

@@ -168,6 +168,43 @@ def test_sighup_with_a_broken_config_keeps_the_last_good_one(tmp_path: Path, hoo
         assert _stop(proc) == 0
 
 
+def test_a_broken_template_holds_its_alert_only_and_editing_it_sends_what_waited(tmp_path: Path,
+                                                                                   hooks: tuple[Hooks, int]) -> None:
+    store, hook_port = hooks
+    config = _config(tmp_path, hook_port, free_port())
+    template = tmp_path / "broken.txt"
+    template.write_text("ok\n{{ 1/0 }}\n", encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8") + f"""  - name: broken
+    match: {{regions: [ML]}}
+    schedule: immediate
+    template: {template}
+    deliver:
+      - {{kind: webhook, url: "http://127.0.0.1:{hook_port}/broken"}}
+""", encoding="utf-8")
+    log = tmp_path / "log"
+
+    def alerts() -> list[str]:
+        with store.lock:
+            return [payload["alert"] for _, payload in store.received]
+
+    proc = _start(config, log)
+    try:
+        _article(tmp_path / "articles", 0)
+        assert _wait(lambda: "mali" in alerts(), 20), log.read_text()
+        # Some dispatch ticks (every 2 s) later, the broken alert was said once, not on every tick.
+        assert _wait(lambda: log.read_text().count("Running job \"dispatch") > 3, 30), log.read_text()
+        text = log.read_text()
+        assert text.count("broken: digest not built, template ") == 1, text
+        assert "broken.txt:2: ZeroDivisionError: division by zero; its items wait (next try in " in text
+        assert "failed, will retry" not in text and "Traceback" not in text
+        assert alerts() == ["mali"]
+        template.write_text("{{ count }} for {{ alert }}\n", encoding="utf-8")  # watched: the daemon reloads
+        assert _wait(lambda: "broken" in alerts(), 20), log.read_text()
+    finally:
+        assert _stop(proc) == 0
+    assert sorted(alerts()) == ["broken", "mali"]
+
+
 def test_kill_9_while_articles_arrive_loses_nothing_and_doubles_nothing(tmp_path: Path,
                                                                          hooks: tuple[Hooks, int]) -> None:
     store, hook_port = hooks
