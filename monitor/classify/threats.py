@@ -16,6 +16,7 @@ from monitor.classify.fold import fold_name
 from monitor.classify.rules import RuleFile, RuleSources, as_list
 from monitor.errors import Problem
 from monitor.models import Severity
+from monitor.support.userregex import UserRegex, UserRegexError, compile_alternatives, compile_user_regex, shown
 
 STRONG_WEIGHT = 1.0
 WEAK_WEIGHT = 0.35
@@ -57,7 +58,8 @@ class Taxonomy:
     cues: dict[str, list[tuple[int, int, bool]]] = field(default_factory=dict)  # (kind, value, prefix)
     modifier_factors: list[float] = field(default_factory=list)
     modifier_names: list[str] = field(default_factory=list)
-    regex: re.Pattern[str] | None = None
+    # The `regexes:` of every type as one RE2 pattern (linear in the text whatever a user wrote).
+    regex: UserRegex | None = None
     regex_types: dict[str, int] = field(default_factory=dict)
     lede_chars: int = 700
     casualties_critical: int = 100
@@ -146,15 +148,18 @@ class _ThreatBuilder:
             drop = {_split_term(t) for t in items}
             if drop:
                 self.raw_terms[tid] = [t for t in self.raw_terms.get(tid, []) if (t[0], t[1]) not in drop]
-            items = as_list(spec.get("regexes"))
-            for i, pattern in enumerate(items):
-                try:
-                    re.compile(str(pattern))
-                except re.error as exc:
-                    self.problems.append(rf.problem(items, i, f"threats.{tid}.regexes[{i}]",
-                                                    f"bad regex {pattern!r}: {exc}"))
-                    continue
-                self.regexes.append((tid, str(pattern), rf, items, i))
+            self._read_regexes(rf, tid, spec)
+
+    def _read_regexes(self, rf: RuleFile, tid: str, spec: dict[str, Any]) -> None:
+        items = as_list(spec.get("regexes"))
+        for i, pattern in enumerate(items):
+            try:
+                compile_user_regex(str(pattern), ignore_case=True)
+            except UserRegexError as exc:
+                self.problems.append(rf.problem(items, i, f"threats.{tid}.regexes[{i}]",
+                                                f"bad regex {shown(str(pattern))}: {exc}"))
+                continue
+            self.regexes.append((tid, str(pattern), rf, items, i))
 
     def _read_combos(self, rf: RuleFile, tid: str, spec: dict[str, Any]) -> None:
         """`combos:` lists of term groups. Each group's terms are weak on their own; one term of every
@@ -214,18 +219,28 @@ class _ThreatBuilder:
                 self.tax.types[t] = ThreatType(old.id, old.name, old.threshold, tuple(self.combo_masks[tid]))
             for ekey, eprefix, _rf, _items, _i in excl:
                 self.tax.terms.setdefault(ekey, []).append(TermEntry(t, 0.0, eprefix))
-        parts = []
-        for n, (tid, pattern, _rf, _items, _i) in enumerate(self.regexes):
-            if self.enabled.get(tid, True) and tid in self.index:
-                parts.append(f"(?P<r{n}>{pattern})")
-                self.tax.regex_types[f"r{n}"] = self.index[tid]
-        if parts:
-            self.tax.regex = re.compile("|".join(parts), re.IGNORECASE)
+        self._compile_regexes()
         # A switched-off type keeps its slot (ids stay stable) but gets no terms and never fires.
         for tid, on in self.enabled.items():
             if not on and tid in self.index:
                 t = self.index[tid]
                 self.tax.types[t] = ThreatType(tid, self.tax.types[t].name, float("inf"))
+
+    def _compile_regexes(self) -> None:
+        patterns, names = [], []
+        for n, (tid, pattern, _rf, _items, _i) in enumerate(self.regexes):
+            if self.enabled.get(tid, True) and tid in self.index:
+                patterns.append(pattern)
+                names.append(f"r{n}")
+                self.tax.regex_types[f"r{n}"] = self.index[tid]
+        if not patterns:
+            return
+        try:
+            self.tax.regex = compile_alternatives(patterns, names=names, ignore_case=True)
+        except UserRegexError as exc:
+            # Each compiled alone; together they can still clash (one group name used twice).
+            _tid, _pattern, rf, items, i = self.regexes[-1]
+            self.problems.append(rf.problem(items, i, "threats.*.regexes", f"the patterns do not combine: {exc}"))
 
     def _add_cue(self, phrase: Any, kind: int, value: int) -> None:
         key, prefix = _split_term(phrase)

@@ -196,6 +196,10 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
         if self.health is not None:
             await self.health.stop()
+        if self.pipeline is not None:
+            # Classifying gets no grace: what is cut off is classified again at the next start, and
+            # an item stuck in the classifier must not hold up the work behind it on the store thread.
+            self.pipeline.stop_classifying()
         # In-flight work gets a grace period; what is cut off is resent from the outbox next start.
         pending = [t for t in self._busy if not t.done()]
         if pending:

@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.classify import Engine, load_engine
+from monitor.classify.compiled import default_cache_dir
 from monitor.config import AnySource, Config
 from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher
 from monitor.errors import SourceError, StoreError
 from monitor.models import Classification, PollResult, RawEntry
+from monitor.service.classifying import Classifier
 from monitor.sources.cadence import next_poll
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
@@ -126,9 +128,11 @@ class Pipeline:
         self._index: StoredIndex | None = None
         self._index_pruned: datetime | None = None
         # Store writes, dedup and classification run on one worker thread: the event loop stays
-        # free for fetches and the health endpoint, and writes never race each other.
+        # free for fetches and the health endpoint, and writes never race each other. The thread
+        # hands each item's classification to a worker process (``classifier``), which can be killed.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
         self._parse_pool: ParsePool | None = None
+        self._classifier: Classifier | None = None
 
     async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking store/CPU work on the pipeline's single worker thread."""
@@ -140,9 +144,17 @@ class Pipeline:
             self._parse_pool = ParsePool(cpu_workers())
         return self._parse_pool
 
+    def stop_classifying(self) -> None:
+        """End the classifier's worker now (from any thread); the items not yet classified stay
+        pending, and ``classify_pending`` returns."""
+        if self._classifier is not None:
+            self._classifier.close()
+
     def close(self) -> None:
         if self._parse_pool is not None:
             self._parse_pool.close()
+        # First: an item being classified would otherwise hold up the worker thread, and this.
+        self.stop_classifying()
         self._worker.shutdown(wait=True)
 
     def dedup_index(self) -> StoredIndex | None:
@@ -294,17 +306,31 @@ class Pipeline:
             _settle_heap()
         return self._engine
 
+    def classifier(self) -> Classifier:
+        """The worker process that classifies items (started on first use), for this pipeline's rules."""
+        if self._classifier is None:
+            self._classifier = Classifier(self.config.rules, self.classification_engine().version,
+                                          default_cache_dir())
+        return self._classifier
+
     def classify_pending(self, batch: int = 500) -> int:
-        """Classify stored items that have no classification under the current rules."""
+        """Classify stored items that have no classification under the current rules. An item the
+        classifier gives up (over its time budget, or failing) stays unclassified and is skipped."""
         engine = self.classification_engine()
+        classifier = self.classifier()
         total = 0
-        while True:
-            pending = self.store.unclassified(engine.version, limit=batch)
+        while not classifier.closed:
+            skipped = classifier.abandoned
+            pending = [item for item in self.store.unclassified(engine.version, limit=batch + len(skipped))
+                       if item.id not in skipped]
             if not pending:
-                return total
+                break
             results = []
             for item in pending:
-                cls = engine.classify(item.title, item.text).model_copy(
+                found = classifier.classify(item)
+                if found is None:
+                    continue
+                cls = found.model_copy(
                     update={"item_id": item.id, "source": item.source, "rules_version": engine.version})
                 if item.extra.advisory is not None:
                     # Official items: the issuer's country and level beat what the text suggests.
@@ -313,6 +339,7 @@ class Pipeline:
                     cls = apply_official(cls, item.extra.advisory)
                 results.append((cls, indexed_regions(cls, engine.ancestors)))
             total += self.store.save_classifications(results, only_pending=True)
+        return total
 
     # -- one cycle -----------------------------------------------------------------------------
     def dispatcher(self) -> Dispatcher:
@@ -330,7 +357,8 @@ class Pipeline:
 
     async def dispatch(self, *, force: bool = False) -> list[DigestOutcome]:
         """Claim the due digests (on the worker thread: it reads and matches), then deliver."""
-        dispatcher = self.dispatcher()
+        # The first call loads the rules and compiles the alert rules: seconds, never on the loop.
+        dispatcher = await self.in_worker(self.dispatcher)
         outcomes, notes = await self.in_worker(lambda: dispatcher.claim_due(force=force))
         await dispatcher.deliver_due(outcomes, force=force)
         return [*outcomes.values(), *notes]

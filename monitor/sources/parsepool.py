@@ -4,6 +4,9 @@ feedparser's author regex is quadratic on crafted input and expat spends seconds
 bomb before refusing it. In a thread either would hold the GIL and freeze every other source, every
 delivery and the health endpoint. In a worker process it costs one core at most, and a parse
 over budget is ended by killing the worker, which is then replaced; nothing else waits.
+
+``Worker`` and ``worker_context`` serve other untrusted work the same way: the pipeline classifies
+in one (``monitor.service.classifying``).
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def _serve(conn: Connection) -> None:
             # Exceptions with their own __init__ do not unpickle; send their parts.
             reply = ("source-error", (exc.source, exc.reason, exc.hint))
         except MemoryError:
-            reply = ("error", "ran out of memory while parsing (the document may be an entity bomb)")
+            reply = ("error", f"ran out of memory (over {WORKER_MEMORY_BYTES // 2**20} MB: an entity bomb, "
+                              f"or a document far too big)")
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}")
         try:
@@ -70,7 +74,19 @@ def _serve(conn: Connection) -> None:
             return
 
 
-class _Worker:
+def worker_context() -> Any:
+    """The multiprocessing context workers start in: forkserver, so that they are forked from a clean
+    process, never from this one with its threads (spawn where there is no forkserver)."""
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload(["monitor.sources.feedparsing"])
+    return ctx
+
+
+class Worker:
+    """One worker process serving calls one at a time over a pipe."""
+
     def __init__(self, ctx: Any) -> None:
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
@@ -104,30 +120,26 @@ class ParsePool:
 
     def __init__(self, workers: int = DEFAULT_WORKERS) -> None:
         self.size = max(1, workers)
-        methods = multiprocessing.get_all_start_methods()
-        # forkserver: workers are forked from a clean process, never from this one with its threads.
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            self._ctx.set_forkserver_preload(["monitor.sources.feedparsing"])
-        self._idle: asyncio.Queue[_Worker] | None = None
-        self._all: set[_Worker] = set()
+        self._ctx = worker_context()
+        self._idle: asyncio.Queue[Worker] | None = None
+        self._all: set[Worker] = set()
         self._closed = False
 
-    async def _checkout(self) -> _Worker:
+    async def _checkout(self) -> Worker:
         if self._idle is None:
             self._idle = asyncio.Queue()
             for _ in range(self.size):
-                worker = await asyncio.to_thread(_Worker, self._ctx)
+                worker = await asyncio.to_thread(Worker, self._ctx)
                 self._all.add(worker)
                 self._idle.put_nowait(worker)
         return await self._idle.get()
 
-    async def _replace(self, worker: _Worker) -> None:
+    async def _replace(self, worker: Worker) -> None:
         self._all.discard(worker)
         await asyncio.to_thread(worker.kill)
         if self._closed or self._idle is None:
             return
-        fresh = await asyncio.to_thread(_Worker, self._ctx)
+        fresh = await asyncio.to_thread(Worker, self._ctx)
         self._all.add(fresh)
         self._idle.put_nowait(fresh)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -115,3 +116,45 @@ def test_a_worker_that_dies_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
         paths.append(str(p))
     assert main(["classify", "--jobs", "2", *paths]) == 1
     assert "worker process ended before finishing" in capsys.readouterr().err
+
+
+def test_a_pattern_re2_cannot_run_is_refused_naming_file_line_and_pattern(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "threats.yaml").write_text(
+        "threats:\n"
+        "  crime:\n"
+        "    regexes:\n"
+        "      - 'pick ?pocket\\w*'\n"
+        "      - '(?<!anti-)theft'\n", encoding="utf-8")  # line 5: lookbehind
+    (tmp_path / "boilerplate.yaml").write_text(
+        "drop_lines:\n"
+        "  regexes: ['^(\\w+) \\1$']\n", encoding="utf-8")  # line 2: backreference
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{tmp_path}/threats.yaml:5: threats.crime.regexes[1]: bad regex '(?<!anti-)theft': "
+            f"invalid perl operator: (?<!; expected RE2 syntax") in err
+    assert f"{tmp_path}/boilerplate.yaml:2: drop_lines.regexes[0]: bad regex '^(\\w+) \\1$': invalid escape" in err
+    assert "no backreferences" in err and "no lookaround" in err and "2 problems found" in err
+    article = tmp_path / "a.txt"
+    article.write_text("Theft in Paris\n\nA theft.", encoding="utf-8")
+    assert main(["classify", "--rules", str(tmp_path), str(article)]) == 2
+
+
+def test_a_catastrophic_user_pattern_classifies_at_once(tmp_path: Path) -> None:
+    """`(a+)+$` backtracked for ever in Python's re on forty `a` and a `!` (holding the GIL: the
+    daemon's health endpoint and signals froze with it). Run as a command with a time limit, so that
+    a regression fails here instead of hanging the suite."""
+    rules = tmp_path / "myrules"
+    rules.mkdir()
+    (rules / "threats.yaml").write_text("threats:\n  crime:\n    regexes: ['(a+)+$']\n", encoding="utf-8")
+    stuck = tmp_path / "redos.txt"
+    stuck.write_text("Quiet day in Oslo\n\n" + "a" * 40 + "!\n", encoding="utf-8")
+    hit = tmp_path / "hit.txt"
+    hit.write_text("Quiet day in Oslo\n\nIt ends in " + "a" * 40 + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "monitor", "classify", "--format", "json", "--rules", str(rules),
+                           str(stuck), str(hit)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert [t["type"] for t in first["threats"]] == []
+    assert [t["type"] for t in second["threats"]] == ["crime"]
+    assert second["threats"][0]["evidence"][0]["text"] == "a" * 40

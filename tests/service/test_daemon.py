@@ -241,9 +241,9 @@ def test_second_daemon_on_the_same_database_is_refused(tmp_path: Path, hooks: tu
         assert _stop(first) == 0
 
 
-def _get(port: int, path: str) -> tuple[int, bytes] | None:
+def _get(port: int, path: str, timeout: float = 2) -> tuple[int, bytes] | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
             return response.status, response.read()
     except OSError:
         return None
@@ -413,3 +413,33 @@ def test_sigterm_with_a_hung_webhook_logs_the_abandoned_send_and_the_next_run_se
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def test_a_catastrophic_user_regex_leaves_health_signals_and_other_items_alone(
+        tmp_path: Path, hooks: tuple[Hooks, int]) -> None:
+    """Issue 16: a user rule `(a+)+$` and forty `a` and a `!` froze the daemon (Python's re held the
+    GIL): /healthz stopped answering and SIGTERM was ignored."""
+    store, hook_port = hooks
+    ops = free_port()
+    config = _config(tmp_path, hook_port, ops)
+    (tmp_path / "myrules").mkdir()
+    (tmp_path / "myrules" / "threats.yaml").write_text("threats:\n  crime:\n    regexes: ['(a+)+$']\n",
+                                                        encoding="utf-8")
+    config.write_text("rules: [myrules/]\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = _start(config, tmp_path / "log")
+    try:
+        assert _wait(lambda: _get(ops, "/healthz") is not None, 30), (tmp_path / "log").read_text()
+        (tmp_path / "articles" / "redos.txt").write_text("Robbery in Paris\n\n" + "a" * 40 + "!\n", encoding="utf-8")
+        _article(tmp_path / "articles", 0)
+        for _ in range(10):
+            answer = _get(ops, "/healthz", timeout=10)
+            assert answer is not None and answer[0] == 200, (tmp_path / "log").read_text()
+            time.sleep(0.3)
+        assert _wait(lambda: EVENTS[0] in store.titles(), 30), (tmp_path / "log").read_text()
+        listed = subprocess.run([sys.executable, "-m", "monitor", "items", "--config", str(config), "--format",
+                                 "json"], capture_output=True, text=True, timeout=60)
+        rows = {row["title"]: row for row in map(json.loads, listed.stdout.splitlines())}
+        assert rows["Robbery in Paris"]["threats"] == ["crime"]  # classified, and the place too
+        assert rows["Robbery in Paris"]["countries"] == ["FR"]
+    finally:
+        assert _stop(proc) == 0

@@ -9,6 +9,7 @@ import pytest
 from monitor.errors import RuleError
 from monitor.sources.extract import clean_text, extract, html_to_text, load_boilerplate
 from monitor.sources.files import read_article
+from monitor.support.userregex import RE2_SYNTAX
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -104,7 +105,7 @@ def test_boilerplate_yaml_and_shape_errors_are_located(tmp_path: Path) -> None:
         f"{file}:1: min_lines_before: expected a whole number, got 'lots'",
         f"{file}:2: cut_from: expected a mapping with phrases and regexes",
         f"{file}:4: drop_lines.phrases[1]: expected text, got 12",
-        f"{file}:7: drop_lines.regexes[1]: bad regex '(unclosed': missing ), unterminated subpattern at position 0",
+        f"{file}:7: drop_lines.regexes[1]: bad regex '(unclosed': missing ): (unclosed; {RE2_SYNTAX}",
     ]
     file.write_text("drop_lines:\n  phrases: [unclosed\n", encoding="utf-8")
     with pytest.raises(RuleError) as info:
