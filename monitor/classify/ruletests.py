@@ -88,8 +88,9 @@ class RuleTestReport:
         # Two different questions: a case passes when what it asks for is there (a threat it does
         # not mention may be found too); the figures count every label found or expected.
         out.append(f"{passed}/{len(self.results)} cases pass (each finds what it expects and nothing it forbids)")
-        out.append(f"labels over the cases that state them, precision (found that were expected) / recall (expected that were "
-                   f"found): countries {f['country_precision']:.2f} / {f['country_recall']:.2f}, threats "
+        out.append(f"labels over the cases that state them, precision (found that were expected) / recall "
+                   f"(expected that were found): countries {f['country_precision']:.2f} / "
+                   f"{f['country_recall']:.2f}, threats "
                    f"{f['threat_precision']:.2f} / {f['threat_recall']:.2f}; severity right in "
                    f"{f['severity_accuracy']:.0%} of the cases that state one")
         return out

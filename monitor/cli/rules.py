@@ -1,17 +1,16 @@
-"""Classification without config or database: ``classify`` files, ``rules check|test``."""
+"""Classification without config or database: ``classify`` files, ``rules check|test|eval``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from monitor.cli.common import emit
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from monitor.classify import load_engine
     from monitor.classify.batch import classify_paths
     from monitor.sources.extract import load_boilerplate
@@ -26,8 +25,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from monitor.classify.ruletests import check_rules
 
     rule_dirs = [Path(d) for d in args.rules or ()]
@@ -40,6 +37,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
             return 2
         emit("rules OK")
         return 0
+    if args.action == "eval":
+        return _rules_eval(args, rule_dirs)
     from monitor.classify.ruletests import run_rule_tests
 
     report = run_rule_tests(rule_dirs)
@@ -49,3 +48,23 @@ def cmd_rules(args: argparse.Namespace) -> int:
         for line in report.lines():
             emit(line)
     return 0 if report.ok else 1
+
+
+def _rules_eval(args: argparse.Namespace, rule_dirs: list[Path]) -> int:
+    from monitor.classify import load_engine
+    from monitor.classify.evaluate import evaluate, load_passages
+    from monitor.errors import UsageError
+    from monitor.sources.extract import load_boilerplate
+
+    if not args.labelled:
+        raise UsageError("rules eval needs a labelled set: advisory-monitor rules eval LABELLED.json",
+                         "a JSON array or JSON Lines of {id, text, countries, mentioned_only, threats, severity}")
+    path = Path(args.labelled)
+    passages = load_passages(path, load_boilerplate(rule_dirs))
+    report = evaluate(load_engine(rule_dirs), passages, str(path))
+    if args.format == "json":
+        emit(json.dumps(report.as_dict(args.worst), ensure_ascii=False))
+    else:
+        for line in report.lines(args.worst):
+            emit(line)
+    return 0
