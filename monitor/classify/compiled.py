@@ -40,14 +40,15 @@ DEFAULT_SCORING: dict[str, float] = {
     "primary_min": 1.5,  # ... and at least this score
     "title_threat": 2.0,  # a threat term in the title counts this many times
     "risk_list": 3.0,  # a threat term in the sentence stating an advisory level
+    "dated_event": 0.3,  # a threat term named by its year ("the 2011 uprising"): a past event
 }
 
 # Record in the automaton: (key length, prefix key, places, terms, cues), where places is
 # (candidates best first, union of their flags, all nationality nouns, all adjectives, owner country)
-# and terms are (threat, weight, risk, combo mask): plain tuples, unpacked once per match.
+# and terms are (threat, weight, flags (HIT_RISK, HIT_EFFECT), combo mask): plain tuples, unpacked once per match.
 PlaceRecord = tuple[tuple[NameCandidate, ...], int, bool, bool, str]
 Record = tuple[int, bool, PlaceRecord | None,
-               tuple[tuple[int, float, bool, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
+               tuple[tuple[int, float, int, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
 
 
 @dataclass
@@ -185,7 +186,8 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
             place_rec = (tuple(place), union, all(cd.flags & PEOPLE for cd in place),
                          all(cd.flags & DEMONYM for cd in place), owner_of(place, gaz.order))
         records.append((len(akey), not akey.endswith(" "), place_rec,
-                        tuple((te.threat, te.weight, te.risk, te.mask) for te in terms) if terms else None,
+                        tuple((te.threat, te.weight, int(te.risk) | (int(te.effect) << 1), te.mask) for te in terms)
+                        if terms else None,
                         tuple(cues) if cues else None))
         automaton.add_word(akey, len(records) - 1)
     automaton.make_automaton()

@@ -9,6 +9,7 @@ word boundaries, so every match is a whole-word (or word-start) match.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,14 +18,26 @@ from monitor.classify.compiled import CompiledRules, PlaceRecord
 from monitor.classify.fold import scan_form, sentence_starts
 from monitor.classify.threats import CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
 
-# A threat term's match: (start, -end, weight, risk, combo mask); -end so that a plain sort puts the
-# longest of the matches at one start first (leftmost-longest).
-TermHit = tuple[int, int, float, bool, int]
+# A threat term's match: (start, -end, weight, flags (HIT_RISK, HIT_EFFECT), combo mask); -end so that a
+# plain sort puts the longest of the matches at one start first (leftmost-longest).
+TermHit = tuple[int, int, float, int, int]
 Cue = tuple[int, int, int, int]  # (start, end, kind, value)
 Span = dict[str, Any]  # {"text", "start", "end"}
 
 # Evidence spans kept per threat and per region.
 MAX_EVIDENCE = 6
+
+# Negation in front of a word, within its clause: "no kidnapped tourists", "not a terror attack",
+# "non-violent", "no flights were cancelled", "no one was killed".
+_NEGATORS = frozenset("no not never nor without non t".split())
+# Words that end a negation's reach before the word ("not clear whether the attack", "did not rule
+# out terrorism", "not the first attack"): the word is then asserted, not denied.
+_SCOPE_ENDS = frozenset("but whether if that which who whom where when while after before since because only "
+                        "first last rule ruled say said says clear known sure also least just far".split())
+_CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
+_NEGATION_WORDS = 4
+# "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
+_YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
 
 @dataclass(slots=True)
@@ -48,6 +61,25 @@ class Reading:
     partial_sents: set[int] = field(default_factory=set)
 
 
+def negated(full: str, scan: str, s: int) -> bool:
+    """Whether the word at ``s`` is denied by a negation in front of it, in the same clause."""
+    lo = s - 48 if s > 48 else 0
+    for m in _CLAUSE_END.finditer(full, lo, s):
+        lo = m.end()
+    words = scan[lo:s].split()
+    for word in reversed(words[-_NEGATION_WORDS:]):
+        if word in _SCOPE_ENDS:
+            return False
+        if word in _NEGATORS:
+            return True
+    return False
+
+
+def dated_before(scan: str, s: int) -> bool:
+    """Whether the word at ``s`` follows a year that names a past event ("the 2011 uprising")."""
+    return _YEAR_BEFORE.search(scan, s - 30 if s > 30 else 0, s) is not None
+
+
 def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
     """Every match of the rules in ``title`` and ``text``, and the context of their sentences."""
     full = f"{title}\n\n{text}"
@@ -56,7 +88,7 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
     places, terms, cues = _matches(compiled, full, scan)
     if tax.regex is not None:
         for m in tax.regex.finditer(full):
-            hit = (m.start(), -m.end(), 1.0, False, 0)
+            hit = (m.start(), -m.end(), 1.0, 0, 0)
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
@@ -89,8 +121,8 @@ def _matches(compiled: CompiledRules, full: str, scan: str
         if place is not None and full[s].isupper():
             places.append((s, -e, place))
         if tentries is not None:
-            for threat, weight, risk, mask in tentries:
-                hit = (s, -e, weight, risk, mask)
+            for threat, weight, flags, mask in tentries:
+                hit = (s, -e, weight, flags, mask)
                 if threat in terms:
                     terms[threat].append(hit)
                 else:
