@@ -66,7 +66,7 @@ class Engine:
         reading = read_text(compiled, title, text)
         found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
         mentions = self._places.read(reading, threat_sents)
-        regions, countries = self._places.score(reading.full, mentions)
+        regions, countries = self._places.score(reading, mentions)
         _add_threat_regions(found, mentions)
         threats = [hit for hit, _sents in found]
         local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}

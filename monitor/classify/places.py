@@ -31,6 +31,7 @@ from monitor.classify.gazetteer import (
     owner_of,
 )
 from monitor.classify.reading import MAX_EVIDENCE, Reading, Span
+from monitor.classify.threats import CUE_ISSUER
 
 _NEXT_WORD = re.compile(r" ([A-Z][a-z]+)")
 _PLACE_TAILS = frozenset("river valley basin province region state city county district island islands "
@@ -56,11 +57,77 @@ _FUNCTION_WORDS = frozenset(
     "under near across against between during until through via per".split())
 
 
+# A dateline at the start of a body line: "PARIS —", "BAGHDAD, Iraq (Reuters) -", "DEHRADUN, India:".
+_DATELINE = re.compile(r"[A-Z][A-Z.'’ -]*[A-Z](?:, ?[A-Z][A-Za-z.'’ -]{1,30})?\s*"
+                       r"(?:\([A-Za-z .]{1,30}\)\s*)?(?:—|–|-|:)\s")
+# A short line holding a date is a byline or a dateline: "October 9, 2024 — Dublin", "Last Updated:
+# Monday, 15 September, 2003, 22:37 GMT 23:37 UK".
+_DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}\b"
+                   r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)", re.IGNORECASE)
+_BYLINE_MAX = 80
+
+
+def _mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
+    """A place in a dateline or a byline says where the reporter filed, not what the story is about:
+    it is named in passing (the story's own places name its country where it matters)."""
+    line_start = line_end = -1
+    dateline_end = byline = -1
+    for m in mentions:
+        if m.start < title_end:
+            continue
+        if m.start >= line_end:
+            line_start = full.rfind("\n", 0, m.start) + 1
+            line_end = full.find("\n", m.start)
+            if line_end < 0:
+                line_end = len(full)
+            line = full[line_start:line_end]
+            byline = len(line) <= _BYLINE_MAX and _DATE.search(line) is not None
+            dateline_end = -1
+            if full[line_start:line_start + 1].isupper():
+                d = _DATELINE.match(full, line_start, line_end)
+                if d is not None:
+                    dateline_end = d.end()
+        if byline or m.end <= dateline_end:
+            m.people = True
+
+
+class _PlaceTally:
+    """What every region's mentions add up to: score, located score (geo), evidence, and per
+    country how often it is named as a location and whether in the title."""
+
+    def __init__(self) -> None:
+        self.score: dict[str, float] = defaultdict(float)
+        self.geo: dict[str, float] = defaultdict(float)
+        self.evidence: dict[str, list[Span]] = defaultdict(list)
+        self.named: dict[str, int] = defaultdict(int)
+        self.in_title: dict[str, bool] = defaultdict(bool)
+
+    def add(self, m: Mention, full: str, known: dict[str, Region]) -> None:
+        region = m.region
+        assert region is not None
+        ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
+        located = not (m.actor or m.people)
+        if region.kind == "country":
+            owners: tuple[str, ...] = ()
+        elif region.country:
+            owners = (region.country,)
+        else:
+            owners = tuple(p for p in region.parents if p in known and known[p].kind == "country")
+        for rid, share in ((region.id, m.weight), *((o, m.weight / len(owners)) for o in owners)):
+            self.score[rid] += share
+            if located:
+                self.geo[rid] += share
+                self.named[rid] += 1
+                self.in_title[rid] = self.in_title[rid] or m.in_title
+            if len(self.evidence[rid]) < MAX_EVIDENCE:
+                self.evidence[rid].append(ev)
+
+
 class Mention:
     """One place name in a text, as its context reads it; ``region`` is set when it is resolved."""
 
-    __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "initial", "mission", "owner", "people", "prep",
-                 "region", "sent", "start", "weak", "weight")
+    __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "in_title", "initial", "mission", "owner",
+                 "people", "prep", "region", "sent", "start", "weak", "weight")
 
     def __init__(self, start: int, end: int, cands: tuple[NameCandidate, ...], sent: int) -> None:
         self.start = start
@@ -79,6 +146,7 @@ class Mention:
         self.initial = False
         self.weak = False
         self.weight = 1.0
+        self.in_title = False
 
 
 def _title_is_title_case(title: str) -> bool:
@@ -95,6 +163,7 @@ class PlaceReader:
         self._regions = compiled.gazetteer.order
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
+        self._passing = re.compile(compiled.passing_pattern)
         self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
@@ -111,6 +180,7 @@ class PlaceReader:
             m = self._mention(reading, s, e, place, title_case, mentions)
             if m is not None:
                 mentions.append(m)
+        _mark_datelines(reading.full, reading.title_end, mentions)
         self._weigh(mentions, reading, threat_sents)
         return self._resolve(mentions)
 
@@ -129,8 +199,7 @@ class PlaceReader:
             return None
         filtered = False
         if flags_any & EXACT:
-            span = full[s:e]
-            cands = tuple(cd for cd in cands if not cd.flags & EXACT or cd.exact == span)
+            cands = tuple(cd for cd in cands if not cd.flags & EXACT or full.startswith(cd.exact or "", s))
             if not cands:
                 return None
             filtered = True
@@ -159,7 +228,8 @@ class PlaceReader:
             i -= 1
         m.initial = i < 0 or full[i] in _SENTENCE_OPENERS or heading
         self._read_context(m, full, scan, prev, j, k, mentions)
-        if all_people:
+        # (a nationality noun that is also a town's name, "Brits", reads as the nationality)
+        if all_people or (cands[0].flags & PEOPLE and self._regions[cands[0].region].kind == "country"):
             m.people = True
         m.demonym = all_demonym
         m.flags = flags_any
@@ -218,6 +288,7 @@ class PlaceReader:
                 weight = min(weight, 1.0) * actor
             if s < tlen:
                 weight *= title_x
+                m.in_title = True
             elif s < lede_end:
                 weight *= lede_x
             if m.sent in threat_sents:
@@ -233,6 +304,11 @@ class PlaceReader:
         is the word before it, ending at ``j``; ``k`` is the space before that word."""
         c = self.compiled
         s, e = m.start, m.end
+        if self._passing.search(scan, s - 48 if s > 48 else 0, s) is not None:
+            # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
+            # "beat Lebanon": named in passing, like the people of a place.
+            m.people = True
+            return
         # The word before ``prev``, and the two together ("due to", "outskirts of").
         start2 = scan.rfind(" ", 0, k) + 1 if k > 0 else 0
         word_before = scan[start2:k] if k > 0 else ""
@@ -264,6 +340,30 @@ class PlaceReader:
             b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
             m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
+
+    def _primary(self, reading: Reading, tally: _PlaceTally, country_ids: list[str], top: float) -> list[str]:
+        """The primary countries, most relevant first. Primary is decided on where things happen
+        (geo), not on who speaks or whose citizens. A country named once, outside the title, needs a
+        larger share; the issuer of an advisory named in the text ("FCDO", "Smartraveller") is
+        primary only when the text is most about it."""
+        sc = self._s
+        geo = tally.geo
+        ratio, minimum, single = sc["primary_ratio"], sc["primary_min"], sc["primary_ratio_single"]
+        primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum and (
+                              tally.named[r] > 1 or tally.in_title[r] or geo[r] >= single * top)),
+                         key=lambda r: (-geo[r], -tally.score[r]))
+        issuers = self._issuers(reading)
+        if issuers:
+            primary = primary[:1] + [r for r in primary[1:] if r not in issuers]
+        return primary
+
+    def _issuers(self, reading: Reading) -> set[str]:
+        """The countries of the advisory issuers named in the text."""
+        out: set[str] = set()
+        for _s, _e, kind, value in reading.cues:
+            if kind == CUE_ISSUER:
+                out |= self.compiled.issuers[value]
+        return out
 
     def _after_place(self, full: str, scan: str, comma: int) -> bool:
         """Whether "<preposition> <Capitalised words>," ends at ``comma``: "in Sevare, Mali" names the
@@ -339,43 +439,19 @@ class PlaceReader:
             kept.append(m)
         return kept
 
-    def score(self, full: str, mentions: list[Mention]) -> tuple[list[dict[str, Any]], list[str]]:
+    def score(self, reading: Reading, mentions: list[Mention]) -> tuple[list[dict[str, Any]], list[str]]:
         """(every region named, highest score first, in the shape of RegionHit; the primary
         countries). A place's weight also counts for its country."""
-        sc = self._s
         known = self._known
-        score: dict[str, float] = defaultdict(float)
-        geo: dict[str, float] = defaultdict(float)
-        evidence: dict[str, list[Span]] = defaultdict(list)
+        full = reading.full
+        tally = _PlaceTally()
         for m in mentions:
-            region = m.region
-            assert region is not None
-            ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
-            located = not (m.actor or m.people)
-            score[region.id] += m.weight
-            if located:
-                geo[region.id] += m.weight
-            if len(evidence[region.id]) < MAX_EVIDENCE:
-                evidence[region.id].append(ev)
-            if region.kind == "country":
-                continue
-            if region.country:
-                owners: tuple[str, ...] = (region.country,)
-            else:
-                owners = tuple(p for p in region.parents if p in known and known[p].kind == "country")
-            for owner in owners:
-                share = m.weight / len(owners)
-                score[owner] += share
-                if located:
-                    geo[owner] += share
-                if len(evidence[owner]) < MAX_EVIDENCE:
-                    evidence[owner].append(ev)
+            tally.add(m, full, known)
+        score, geo, evidence = tally.score, tally.geo, tally.evidence
         country_ids = [rid for rid in score if known[rid].kind == "country"]
-        # Primary is decided on where things happen (geo), not on who speaks or whose citizens.
         top = max((geo[r] for r in country_ids), default=0.0)
-        ratio, minimum = sc["primary_ratio"], sc["primary_min"]
-        primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum),
-                         key=lambda r: (-geo[r], -score[r]))
+        primary = self._primary(reading, tally, country_ids, top)
+        ratio = self._s["primary_ratio"]
         prim = set(primary)
         hits: list[dict[str, Any]] = []
         for rid, value in sorted(score.items(), key=lambda kv: -kv[1]):

@@ -25,6 +25,7 @@ CUE_MODIFIER = 0  # value: modifier index
 CUE_LEVEL = 1  # value: severity rank
 CUE_RAISER = 2  # value: severity rank
 CUE_PARTIAL = 3  # value: 0
+CUE_ISSUER = 4  # value: index into CompiledRules.issuers (an advisory issuer's name: "FCDO")
 
 SEVERITY_NAMES = [s.value for s in Severity]
 
@@ -270,7 +271,8 @@ class _ThreatBuilder:
         links: dict[tuple[str, str], set[int]] = {}
         for tid, key, other, rf, items, i in self.links:
             if other not in self.index:
-                self.problems.append(rf.problem(items, i, f"threats.{tid}.{key}[{i}]", f"unknown threat type '{other}'"))
+                self.problems.append(rf.problem(items, i, f"threats.{tid}.{key}[{i}]",
+                                                f"unknown threat type '{other}'"))
                 continue
             links.setdefault((tid, key), set()).add(self.index[other])
         for tid, t in self.index.items():
