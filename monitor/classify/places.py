@@ -91,6 +91,19 @@ def _mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
             m.people = True
 
 
+# Before a nationality's adjective, these make it a noun when nothing follows it ("a German and a Spaniard").
+_ARTICLES = frozenset("a an one two three four five six seven eight nine ten several".split())
+_AFTER_NOUN = frozenset("and or who was were is are had has have nor".split())
+
+
+def _noun_use(full: str, scan: str, e: int) -> bool:
+    """Whether the adjective ending at ``e`` stands alone as a noun: punctuation or a function word follows."""
+    if e >= len(full) or full[e] in ",.;:!?)":
+        return True
+    nxt = scan[e + 1:scan.find(" ", e + 1) if scan.find(" ", e + 1) > 0 else len(scan)]
+    return nxt in _AFTER_NOUN
+
+
 class _PlaceTally:
     """What every region's mentions add up to: score, located score (geo), evidence, and per
     country how often it is named as a location and whether in the title."""
@@ -232,6 +245,8 @@ class PlaceReader:
         if all_people or (cands[0].flags & PEOPLE and self._regions[cands[0].region].kind == "country"):
             m.people = True
         m.demonym = all_demonym
+        if all_demonym and prev in _ARTICLES and _noun_use(full, scan, e):
+            m.people = True  # "a German and a Spaniard": a nationality noun, who not where
         m.flags = flags_any
         top = cands[0].flags
         m.weak = feature or bool(top & WEAK or (m.initial and top & (AMBIG | SUBDIV)))
@@ -341,6 +356,14 @@ class PlaceReader:
             m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
 
+    def _elsewhere(self, region: Region, flags: int, weight: dict[str, float]) -> bool:
+        """Whether an unsupported small place, kept for its preposition, is named in passing: another
+        country is clearly the location ("outside Atlantis" in a story from Nassau)."""
+        if not flags & (WEAK | AMBIG) or region.kind == "country":
+            return False
+        own = region.country or region.id
+        return any(w >= self._s["primary_min"] for c, w in weight.items() if c != own)
+
     def _primary(self, reading: Reading, tally: _PlaceTally, country_ids: list[str], top: float) -> list[str]:
         """The primary countries, most relevant first. Primary is decided on where things happen
         (geo), not on who speaks or whose citizens. A country named once, outside the title, needs a
@@ -387,10 +410,14 @@ class PlaceReader:
         named as a location in the same or a neighbouring sentence: "Mobile, Alabama", "Split,
         Croatia") or topical (the country the text is mostly about); for a well-known name that is also
         a word, its country named anywhere will do. A name with no support is dropped unless a place
-        preposition stands before it ("in Nice")."""
+        preposition stands before it ("in Nice"); then, with another country clearly named as a
+        location, it is named in passing ("outside Atlantis" in a story from Nassau)."""
         regions = self._regions
-        # Owners named per sentence; a mention looks at its own sentence and both neighbours.
+        # Owners named per sentence; a mention looks at its own sentence and both neighbours. A
+        # well-known place keeps its own reading unless another's country is named as a location
+        # nearby (a "U.S. citizen" in a Moscow court is no support for Moscow, Idaho).
         by_sent: dict[int, set[str]] = {}
+        by_sent_located: dict[int, set[str]] = {}
         weight: dict[str, float] = {}
         for m in mentions:
             # An embassy's country is the one place its city is not ("the US Embassy in Lima").
@@ -400,11 +427,9 @@ class PlaceReader:
             if owner:
                 # An actor still says whose ground is near ("Azerbaijani forces ... in the Kalbajar
                 # district"), but not what the text is about.
-                if m.sent in by_sent:
-                    by_sent[m.sent].add(owner)
-                else:
-                    by_sent[m.sent] = {owner}
+                by_sent.setdefault(m.sent, set()).add(owner)
                 if not m.actor:
+                    by_sent_located.setdefault(m.sent, set()).add(owner)
                     weight[owner] = weight.get(owner, 0.0) + m.weight
         top = max(weight.values(), default=0.0)
         topical = {c for c, w in weight.items() if w >= 0.5 * top}
@@ -417,9 +442,10 @@ class PlaceReader:
                 chosen = top_cand  # a country's own name means the country, whatever else is named
             else:
                 near: set[str] = set()
+                sents = by_sent if top_cand.flags & (WEAK | AMBIG) else by_sent_located
                 for si in (m.sent - 1, m.sent, m.sent + 1):
-                    if si in by_sent:
-                        near |= by_sent[si]
+                    if si in sents:
+                        near |= sents[si]
                 # A small place needs its country nearby or as the topic; a well-known name that is
                 # also a word ("Turkey's involvement") only needs its country named anywhere.
                 wide = topical if m.cands[0].flags & WEAK else named
@@ -435,6 +461,7 @@ class PlaceReader:
                 if m.weak and not (m.prep and not m.initial):
                     continue
                 chosen = top_cand
+                m.people = m.people or self._elsewhere(regions[chosen.region], top_cand.flags, weight)
             m.region = regions[chosen.region]
             kept.append(m)
         return kept
