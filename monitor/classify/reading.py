@@ -133,11 +133,16 @@ def _matches(compiled: CompiledRules, full: str, scan: str
     return places, terms, cues
 
 
+def _in_place(places: list[tuple[int, int, PlaceRecord]], s: int, e: int) -> bool:
+    """Whether ``s:e`` lies inside a place name's match."""
+    return any(ps <= s and e <= -ne and -ne - ps > e - s for ps, ne, _rec in places)
+
+
 def _sentence_context(reading: Reading, factors: list[float]) -> None:
     """Fill in the modifiers' factors and the sentences that state a level or a partial marker."""
     full, starts = reading.full, reading.starts
     sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
-    for s, _e, kind, value in reading.cues:
+    for s, e, kind, value in reading.cues:
         si = bisect_right(starts, s) - 1
         if kind == CUE_MODIFIER:
             sent_factor[si] = min(sent_factor.get(si, 1.0), factors[value])
@@ -147,5 +152,6 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
             # stated without a full stop goes on in the next line's risk list.
             if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
                 level_sents.add(si + 1)
-        elif kind == CUE_PARTIAL:
+        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e):
+            # (not "Central" in "Central African Republic", "Northern" in "Northern Ireland")
             partial_sents.add(si)
