@@ -36,6 +36,9 @@ _SCOPE_ENDS = frozenset("but whether if that which who whom where when while aft
                         "first last rule ruled say said says clear known sure also least just far".split())
 _CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
 _NEGATION_WORDS = 4
+_NEGATION_REACH = 48  # characters
+_NEGATOR = re.compile(r"(?<![a-z0-9])(?:no|not|never|nor|without|non|t)(?![a-z0-9])")
+_YEAR = re.compile(r"(?<![0-9])(?:1[89]|20)[0-9][0-9](?![0-9])")
 # "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
 _YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
@@ -59,11 +62,20 @@ class Reading:
     sent_factor: dict[int, float] = field(default_factory=dict)
     level_sents: set[int] = field(default_factory=set)
     partial_sents: set[int] = field(default_factory=set)
+    # Where a negation word starts, and where a year ends: most words have neither close before
+    # them, and these lists let them say so without looking.
+    negators: list[int] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
 
 
-def negated(full: str, scan: str, s: int) -> bool:
+def negated(reading: Reading, s: int) -> bool:
     """Whether the word at ``s`` is denied by a negation in front of it, in the same clause."""
-    lo = s - 48 if s > 48 else 0
+    negators = reading.negators
+    i = bisect_right(negators, s - 1) - 1
+    if i < 0 or negators[i] < s - _NEGATION_REACH:
+        return False
+    full, scan = reading.full, reading.scan
+    lo = s - _NEGATION_REACH if s > _NEGATION_REACH else 0
     for m in _CLAUSE_END.finditer(full, lo, s):
         lo = m.end()
     words = scan[lo:s].split()
@@ -75,9 +87,13 @@ def negated(full: str, scan: str, s: int) -> bool:
     return False
 
 
-def dated_before(scan: str, s: int) -> bool:
+def dated_before(reading: Reading, s: int) -> bool:
     """Whether the word at ``s`` follows a year that names a past event ("the 2011 uprising")."""
-    return _YEAR_BEFORE.search(scan, s - 30 if s > 30 else 0, s) is not None
+    years = reading.years
+    i = bisect_right(years, s) - 1
+    if i < 0 or years[i] < s - 20:
+        return False
+    return _YEAR_BEFORE.search(reading.scan, s - 30 if s > 30 else 0, s) is not None
 
 
 def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
@@ -92,6 +108,9 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
+    reading.negators = [m.start() for m in _NEGATOR.finditer(scan)]
+    reading.years = [m.end() for m in _YEAR.finditer(scan)]
+    places.sort()
     _sentence_context(reading, tax.modifier_factors)
     return reading
 
@@ -134,8 +153,14 @@ def _matches(compiled: CompiledRules, full: str, scan: str
 
 
 def _in_place(places: list[tuple[int, int, PlaceRecord]], s: int, e: int) -> bool:
-    """Whether ``s:e`` lies inside a place name's match."""
-    return any(ps <= s and e <= -ne and -ne - ps > e - s for ps, ne, _rec in places)
+    """Whether ``s:e`` lies inside a place name's match (``places`` sorted)."""
+    i = bisect_right(places, (s, 1 << 62)) - 1
+    while i >= 0 and places[i][0] > s - 80:
+        ps, ne, _rec = places[i]
+        if e <= -ne and -ne - ps > e - s:
+            return True
+        i -= 1
+    return False
 
 
 def _sentence_context(reading: Reading, factors: list[float]) -> None:

@@ -126,7 +126,7 @@ def _stated_levels(reading: Reading, local_sents: set[int], country_sents: set[i
                 out.partial, out.partial_at = max(value - 1, _LOW), (s, e)
         elif kind == CUE_RAISER:
             si = bisect_right(starts, s) - 1
-            if sent_factor.get(si, 1.0) < 1.0 or negated(reading.full, reading.scan, s):
+            if sent_factor.get(si, 1.0) < 1.0 or negated(reading, s):
                 continue  # "the anniversary of the attack that killed...", "no one was injured"
             if value > out.raised:
                 out.raised, out.raised_at = value, (s, e)

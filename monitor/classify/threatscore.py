@@ -18,6 +18,11 @@ from typing import Any
 from monitor.classify.reading import MAX_EVIDENCE, Reading, TermHit, dated_before, negated
 from monitor.classify.threats import HIT_EFFECT, HIT_RISK, ThreatType
 
+# An effect counts for its cause within this many sentences of it.
+_EFFECT_REACH = range(-5, 6)
+_OPEN_QUOTES = frozenset("'\"‘“")
+_CLOSE_QUOTES = frozenset("'\"’”")
+
 # A reported threat (the shape of ThreatHit, its regions still to fill in) and its sentences.
 ThreatFound = tuple[dict[str, Any], set[int]]
 
@@ -42,7 +47,7 @@ class _Tally:
 class _Context:
     """What every type's tally reads besides its own hits."""
 
-    __slots__ = ("blocked", "dated_x", "reading", "risk_x", "skip_effects", "title_x")
+    __slots__ = ("blocked", "caused", "dated_x", "reading", "risk_x", "title_x")
 
     def __init__(self, reading: Reading, scoring: dict[str, float]) -> None:
         self.reading = reading
@@ -50,7 +55,8 @@ class _Context:
         self.risk_x = scoring["risk_list"]
         self.dated_x = scoring["dated_event"]
         self.blocked: set[int] = set()  # sentences where weak terms and combos count nothing
-        self.skip_effects = False
+        # Sentences near the event that leaves this type's effects behind: there they count nothing.
+        self.caused: set[int] = set()
 
 
 def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: Reading
@@ -67,11 +73,12 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
     reported = {t for t, tally in tallies.items() if _reports(types[t], tally)}
     for t in list(tallies):
         ttype = types[t]
-        if ttype.effect_of & reported and (tallies[t].effects or ttype.effect_combos):
+        causes = ttype.effect_of & reported
+        if causes and (tallies[t].effects or ttype.effect_combos):
             ctx.blocked = set().union(*(acts.get(y, ()) for y in ttype.yield_to)) if ttype.yield_to else set()
-            ctx.skip_effects = True
+            ctx.caused = {si + d for c in causes for si in tallies[c].sents for d in _EFFECT_REACH}
             tallies[t] = _score_type(ttype, reading.terms[t], ctx)
-            ctx.skip_effects = False
+            ctx.caused = set()
     return _found(types, tallies, reading.full)
 
 
@@ -97,10 +104,7 @@ def _found(types: list[ThreatType], tallies: dict[int, _Tally], full: str) -> tu
 def _score_type(ttype: ThreatType, hits: list[TermHit], ctx: _Context) -> _Tally:
     tally = _tally(hits, ctx)
     if tally.seen and ttype.combos:
-        combos = ttype.combos
-        if ctx.skip_effects and ttype.effect_combos:
-            combos = tuple(c for c in combos if c not in ttype.effect_combos)
-        _add_combos(tally, combos, hits, ctx)
+        _add_combos(tally, ttype, hits, ctx)
     return tally
 
 
@@ -113,7 +117,8 @@ def _act_sentences(types: list[ThreatType], reading: Reading) -> dict[int, set[i
         for s, _ne, w, _flags, _mask in reading.terms.get(t, ()):
             if w >= 1.0:
                 si = bisect_right(starts, s) - 1
-                if sent_factor.get(si, 1.0) > 0 and not negated(reading.full, reading.scan, s):
+                # (even denied: "the gunmen attacked but were not abducted" is about the kidnapping)
+                if sent_factor.get(si, 1.0) > 0:
                     out.setdefault(t, set()).add(si)
     return out
 
@@ -121,7 +126,7 @@ def _act_sentences(types: list[ThreatType], reading: Reading) -> dict[int, set[i
 def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
     """Add up one type's term hits, leftmost-longest, weighed by their sentence."""
     reading = ctx.reading
-    full, scan, starts, tlen = reading.full, reading.scan, reading.starts, reading.title_end
+    full, starts, tlen = reading.full, reading.starts, reading.title_end
     sent_factor, level_sents, blocked = reading.sent_factor, reading.level_sents, ctx.blocked
     tally = _Tally()
     seen, spans, sents = tally.seen, tally.spans, tally.sents
@@ -139,18 +144,20 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
             if mask:
                 # A combo word alone weighs nothing and shadows nothing ("suicide bomber" keeps
                 # "suicide bomb*"), but negation still silences it.
-                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not negated(full, scan, s):
+                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not negated(reading, s):
                     seen[si] = seen.get(si, 0) | mask
             else:
                 last = -ne
                 tally.vetoed.add(si)  # an exclusion: it only shadows, and vetoes combos
             continue
         last = -ne
-        if flags & HIT_EFFECT and ctx.skip_effects:
+        if flags & HIT_EFFECT and si in ctx.caused:
             continue
         f = sent_factor.get(si, 1.0)
-        if f <= 0 or negated(full, scan, s):
+        if f <= 0 or negated(reading, s):
             continue
+        if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES:
+            continue  # someone else's word for it: the junta calls the rebels 'terrorist'
         if w < 1.0 and si in blocked:
             continue
         if mask:
@@ -168,7 +175,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
             tally.strong = True
         if s < tlen:
             w *= ctx.title_x
-        if dated_before(scan, s):
+        if dated_before(reading, s):
             f *= ctx.dated_x
         tally.score += w * f
         tally.effects = tally.effects or bool(flags & HIT_EFFECT)
@@ -178,13 +185,16 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
     return tally
 
 
-def _add_combos(tally: _Tally, combos: tuple[int, ...], hits: list[TermHit], ctx: _Context) -> None:
+def _add_combos(tally: _Tally, ttype: ThreatType, hits: list[TermHit], ctx: _Context) -> None:
     """One term of every group of a combo in one sentence ("Gunmen attack police post"): as one
     strong term of that sentence."""
     reading = ctx.reading
     starts, sent_factor = reading.starts, reading.sent_factor
     sents, spans = tally.sents, tally.spans
     for si, got in tally.seen.items():
+        combos = ttype.combos
+        if si in ctx.caused:
+            combos = tuple(c for c in combos if c not in ttype.effect_combos)
         if si in tally.vetoed or not any(got & c == c for c in combos):
             continue
         tally.strong = True
