@@ -72,6 +72,7 @@ class CompiledRules:
     not_place_phrases: frozenset[str] = frozenset()
     # Regex matched right before a place name (on the scan form): the place is named in passing.
     passing_pattern: str = r"$^"
+    passing_last: frozenset[str] = frozenset()
     # The countries each advisory issuer's name may stand for ("FCDO": GB; "Department of Foreign
     # Affairs and Trade": AU or IE, whichever the text names).
     issuers: list[frozenset[str]] = field(default_factory=list)
@@ -236,7 +237,9 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     compiled.mission_words = tuple(sorted(_words(sources, "mission_words")))
     compiled.origin_nouns = _words(sources, "origin_nouns")
     compiled.not_place_phrases = _words(sources, "not_place_phrases")
-    compiled.passing_pattern = _passing_pattern(_words(sources, "passing_before"))
+    passing = _words(sources, "passing_before")
+    compiled.passing_pattern = _passing_pattern(passing)
+    compiled.passing_last = frozenset(p.split()[-1] for p in passing if p.split())
     compiled.issuers = [codes for _phrase, codes in issuers]
     compiled.build_seconds = time.perf_counter() - t0
     return compiled, problems

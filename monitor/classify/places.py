@@ -120,20 +120,27 @@ class _PlaceTally:
         assert region is not None
         ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
         located = not (m.actor or m.people)
+        weight = m.weight
+        self._count(region.id, weight, located, m.in_title, ev)
         if region.kind == "country":
-            owners: tuple[str, ...] = ()
-        elif region.country:
-            owners = (region.country,)
-        else:
-            owners = tuple(p for p in region.parents if p in known and known[p].kind == "country")
-        for rid, share in ((region.id, m.weight), *((o, m.weight / len(owners)) for o in owners)):
-            self.score[rid] += share
-            if located:
-                self.geo[rid] += share
-                self.named[rid] += 1
-                self.in_title[rid] = self.in_title[rid] or m.in_title
-            if len(self.evidence[rid]) < MAX_EVIDENCE:
-                self.evidence[rid].append(ev)
+            return
+        if region.country:
+            self._count(region.country, weight, located, m.in_title, ev)
+            return
+        owners = [p for p in region.parents if p in known and known[p].kind == "country"]
+        for owner in owners:
+            self._count(owner, weight / len(owners), located, m.in_title, ev)
+
+    def _count(self, rid: str, share: float, located: bool, in_title: bool, ev: Span) -> None:
+        self.score[rid] += share
+        if located:
+            self.geo[rid] += share
+            self.named[rid] += 1
+            if in_title:
+                self.in_title[rid] = True
+        evidence = self.evidence[rid]
+        if len(evidence) < MAX_EVIDENCE:
+            evidence.append(ev)
 
 
 class Mention:
@@ -177,6 +184,8 @@ class PlaceReader:
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
         self._passing = re.compile(compiled.passing_pattern)
+        # The last words of those phrases: only after one of them is the pattern worth trying.
+        self._passing_last = compiled.passing_last
         self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
@@ -319,7 +328,8 @@ class PlaceReader:
         is the word before it, ending at ``j``; ``k`` is the space before that word."""
         c = self.compiled
         s, e = m.start, m.end
-        if self._passing.search(scan, s - 48 if s > 48 else 0, s) is not None:
+        if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
+                and self._passing.search(scan, s - 48 if s > 48 else 0, s) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
             # "beat Lebanon": named in passing, like the people of a place.
             m.people = True

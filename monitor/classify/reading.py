@@ -36,9 +36,10 @@ _SCOPE_ENDS = frozenset("but whether if that which who whom where when while aft
                         "first last rule ruled say said says clear known sure also least just far".split())
 _CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
 _NEGATION_WORDS = 4
-_NEGATION_REACH = 48  # characters
-_NEGATOR = re.compile(r"(?<![a-z0-9])(?:no|not|never|nor|without|non|t)(?![a-z0-9])")
-_YEAR = re.compile(r"(?<![0-9])(?:1[89]|20)[0-9][0-9](?![0-9])")
+NEGATION_REACH = 48  # characters
+# (the scan form has a space between any two words, so these need no look-behind)
+_NEGATOR = re.compile(r" (?:n(?:o|ot|ever|or|on)|without|t)(?= )")
+_YEAR = re.compile(r" (?:19|20)[0-9][0-9] ")
 # "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
 _YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
@@ -72,10 +73,10 @@ def negated(reading: Reading, s: int) -> bool:
     """Whether the word at ``s`` is denied by a negation in front of it, in the same clause."""
     negators = reading.negators
     i = bisect_right(negators, s - 1) - 1
-    if i < 0 or negators[i] < s - _NEGATION_REACH:
+    if i < 0 or negators[i] < s - NEGATION_REACH:
         return False
     full, scan = reading.full, reading.scan
-    lo = s - _NEGATION_REACH if s > _NEGATION_REACH else 0
+    lo = s - NEGATION_REACH if s > NEGATION_REACH else 0
     for m in _CLAUSE_END.finditer(full, lo, s):
         lo = m.end()
     words = scan[lo:s].split()
@@ -108,8 +109,8 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
-    reading.negators = [m.start() for m in _NEGATOR.finditer(scan)]
-    reading.years = [m.end() for m in _YEAR.finditer(scan)]
+    reading.negators = [m.start() + 1 for m in _NEGATOR.finditer(scan)]
+    reading.years = [m.end() - 1 for m in _YEAR.finditer(scan)]
     places.sort()
     _sentence_context(reading, tax.modifier_factors)
     return reading

@@ -15,9 +15,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-from monitor.classify.reading import MAX_EVIDENCE, Reading, TermHit, dated_before, negated
+from monitor.classify.reading import MAX_EVIDENCE, NEGATION_REACH, Reading, TermHit, dated_before, negated
 from monitor.classify.threats import HIT_EFFECT, HIT_RISK, ThreatType
 
+# What may stand before a sentence's first word.
+_LEADING = " \t\n\"'*#>-\u2022\u201c\u2018([0123456789.)"
 # An effect counts for its cause within this many sentences of it.
 _EFFECT_REACH = range(-5, 6)
 _OPEN_QUOTES = frozenset("'\"‘“")
@@ -113,13 +115,19 @@ def _act_sentences(types: list[ThreatType], reading: Reading) -> dict[int, set[i
     wanted = set().union(*(t.yield_to for t in types))
     out: dict[int, set[int]] = {}
     starts, sent_factor = reading.starts, reading.sent_factor
+    full, tlen = reading.full, reading.title_end
     for t in wanted:
-        for s, _ne, w, _flags, _mask in reading.terms.get(t, ()):
-            if w >= 1.0:
-                si = bisect_right(starts, s) - 1
-                # (even denied: "the gunmen attacked but were not abducted" is about the kidnapping)
-                if sent_factor.get(si, 1.0) > 0:
-                    out.setdefault(t, set()).add(si)
+        for s, _ne, w, flags, _mask in reading.terms.get(t, ()):
+            if w < 1.0 or flags & HIT_EFFECT:
+                continue  # an effect is no act
+            si = bisect_right(starts, s) - 1
+            # An act is a common word ("kidnapped", "bombing"); a capitalised name inside a sentence
+            # ("Boko Haram", "Islamic State") is an actor. (Even denied: "the gunmen attacked but were
+            # not abducted" is about the kidnapping.)
+            if s >= tlen and full[s].isupper() and full[starts[si]:s].strip(_LEADING):
+                continue
+            if sent_factor.get(si, 1.0) > 0:
+                out.setdefault(t, set()).add(si)
     return out
 
 
@@ -128,6 +136,8 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
     reading = ctx.reading
     full, starts, tlen = reading.full, reading.starts, reading.title_end
     sent_factor, level_sents, blocked = reading.sent_factor, reading.level_sents, ctx.blocked
+    # Negations and years are rare: a bisect says whether one is close enough to look closer.
+    negs, years = reading.negators, reading.years
     tally = _Tally()
     seen, spans, sents = tally.seen, tally.spans, tally.sents
     hits.sort()
@@ -144,7 +154,8 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
             if mask:
                 # A combo word alone weighs nothing and shadows nothing ("suicide bomber" keeps
                 # "suicide bomb*"), but negation still silences it.
-                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not negated(reading, s):
+                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not (
+                        (i := bisect_right(negs, s - 1)) and negs[i - 1] >= s - NEGATION_REACH and negated(reading, s)):
                     seen[si] = seen.get(si, 0) | mask
             else:
                 last = -ne
@@ -154,7 +165,8 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
         if flags & HIT_EFFECT and si in ctx.caused:
             continue
         f = sent_factor.get(si, 1.0)
-        if f <= 0 or negated(reading, s):
+        if f <= 0 or ((i := bisect_right(negs, s - 1)) and negs[i - 1] >= s - NEGATION_REACH
+                      and negated(reading, s)):
             continue
         if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES:
             continue  # someone else's word for it: the junta calls the rebels 'terrorist'
@@ -175,7 +187,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
             tally.strong = True
         if s < tlen:
             w *= ctx.title_x
-        if dated_before(reading, s):
+        if (i := bisect_right(years, s)) and years[i - 1] >= s - 20 and dated_before(reading, s):
             f *= ctx.dated_x
         tally.score += w * f
         tally.effects = tally.effects or bool(flags & HIT_EFFECT)
