@@ -46,6 +46,7 @@ class Boilerplate:
     drop_regex: re.Pattern[str] | None
     min_lines_before: int = 3
     repeated_line_min_chars: int = 30
+    headline_run_min_lines: int = 0
 
 
 def _line_key(line: str) -> str:
@@ -80,7 +81,8 @@ class _Markers:
     def __init__(self) -> None:
         self.phrases: dict[str, set[str]] = {"cut_from": set(), "drop_lines": set()}
         self.regexes: dict[str, list[str]] = {"cut_from": [], "drop_lines": []}
-        self.settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30}
+        self.settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30,
+                                         "headline_run_min_lines": 0}
         self.problems: list[Problem] = []
 
     def read(self, file: Path) -> None:
@@ -222,8 +224,43 @@ def clean_lines(lines: Iterable[str], boilerplate: Boilerplate | None = None) ->
             seen_long.add(key)
         kept.append(line)
         body_lines += 1
+    if furniture.headline_run_min_lines:
+        kept = _drop_headline_runs(kept, furniture.headline_run_min_lines, min_before)
     # Runs of blank lines were folded above, so one trailing blank at most is left.
     return "\n".join(kept).strip()
+
+
+_HEADLINE_WORDS = (5, 24)  # a headline has this many words, at least and at most
+
+
+def _is_headline(line: str) -> bool:
+    """A line that reads like another story's headline: a few words, mostly capitalised, no full
+    stop at the end and no list bullet ("At Least 53 Dead After Migrant Boat Capsizes Off Libya -")."""
+    if len(line) > 160 or line.endswith((".", ":", ";", ",")) or not line[0].isalnum():
+        return False
+    words = [w for w in line.split() if w[0].isalpha()]
+    if not _HEADLINE_WORDS[0] <= len(words) <= _HEADLINE_WORDS[1]:
+        return False
+    long_words = [w for w in words if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) >= 0.75 * len(long_words)
+
+
+def _drop_headline_runs(kept: list[str], run_min: int, min_before: int) -> list[str]:
+    """Drop a run of ``run_min`` or more headline lines (blank lines aside) that ends the article,
+    once it has begun: other stories' headlines under the story are page furniture. (A list of
+    places inside an advisory goes on with text after it, or carries bullets.)"""
+    end = len(kept)
+    while end and not kept[end - 1]:
+        end -= 1
+    start = end
+    lines = 0
+    while start and (not kept[start - 1] or _is_headline(kept[start - 1])):
+        start -= 1
+        lines += bool(kept[start])
+    body = sum(1 for line in kept[:start] if line)
+    if lines >= run_min and body >= min_before:
+        return kept[:start]
+    return kept
 
 
 # Without markers nothing is cut or dropped, and repeated lines are all kept.
