@@ -236,7 +236,8 @@ _HEADLINE_WORDS = (5, 24)  # a headline has this many words, at least and at mos
 def _is_headline(line: str) -> bool:
     """A line that reads like another story's headline: a few words, mostly capitalised, no full
     stop at the end and no list bullet ("At Least 53 Dead After Migrant Boat Capsizes Off Libya -")."""
-    if len(line) > 160 or line.endswith((".", ":", ";", ",")) or not line[0].isalnum():
+    line = line.lstrip("'\"\u2018\u201c")
+    if len(line) > 160 or not line or line.endswith((".", ":", ";", ",")) or not line[0].isalnum():
         return False
     words = [w for w in line.split() if w[0].isalpha()]
     if not _HEADLINE_WORDS[0] <= len(words) <= _HEADLINE_WORDS[1]:
@@ -254,9 +255,9 @@ def _drop_headline_runs(kept: list[str], run_min: int, min_before: int) -> list[
         end -= 1
     start = end
     lines = 0
-    while start and (not kept[start - 1] or _is_headline(kept[start - 1])):
+    while start and (not kept[start - 1].strip("-*\u2022\u2013\u2014|") or _is_headline(kept[start - 1])):
         start -= 1
-        lines += bool(kept[start])
+        lines += any(ch.isalpha() for ch in kept[start])
     body = sum(1 for line in kept[:start] if line)
     if lines >= run_min and body >= min_before:
         return kept[:start]
