@@ -115,7 +115,8 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
     full = reading.full
     for m in mentions:
         region = m.region
-        if region is None or m.actor or m.people or m.sent in reading.level_sents:
+        # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
+        if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
             continue
         if full[m.end:m.end + 7].lower() in (" border", " fronti"):
             continue

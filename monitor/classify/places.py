@@ -114,6 +114,7 @@ class _PlaceTally:
         self.evidence: dict[str, list[Span]] = defaultdict(list)
         self.named: dict[str, int] = defaultdict(int)
         self.in_title: dict[str, bool] = defaultdict(bool)
+        self.acting: dict[str, int] = defaultdict(int)  # named as an actor ("Tunisia's parliament")
 
     def add(self, m: Mention, full: str, known: dict[str, Region]) -> None:
         region = m.region
@@ -121,6 +122,8 @@ class _PlaceTally:
         ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
         located = not (m.actor or m.people)
         weight = m.weight
+        if m.actor and not m.people:
+            self.acting[region.id] += 1
         self._count(region.id, weight, located, m.in_title, ev)
         if region.kind == "country":
             return
@@ -147,7 +150,7 @@ class Mention:
     """One place name in a text, as its context reads it; ``region`` is set when it is resolved."""
 
     __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "in_title", "initial", "mission", "owner",
-                 "people", "prep", "region", "sent", "start", "weak", "weight")
+                 "passing", "people", "prep", "region", "sent", "start", "weak", "weight")
 
     def __init__(self, start: int, end: int, cands: tuple[NameCandidate, ...], sent: int) -> None:
         self.start = start
@@ -167,6 +170,7 @@ class Mention:
         self.weak = False
         self.weight = 1.0
         self.in_title = False
+        self.passing = False  # named in passing ("talks in Jeddah", "felt as far as Bangkok")
 
 
 def _title_is_title_case(title: str) -> bool:
@@ -332,7 +336,11 @@ class PlaceReader:
                 and self._passing.search(scan, s - 48 if s > 48 else 0, s) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
             # "beat Lebanon": named in passing, like the people of a place.
-            m.people = True
+            m.people = m.passing = True
+            return
+        if mentions and mentions[-1].passing and (
+                (prev in _COORDINATORS and mentions[-1].end == k) or full[mentions[-1].end:s] in (", ", ", in ")):
+            m.people = m.passing = True  # "donations from Japan and Norway", "felt as far as Bangkok, Thailand"
             return
         # The word before ``prev``, and the two together ("due to", "outskirts of").
         start2 = scan.rfind(" ", 0, k) + 1 if k > 0 else 0
@@ -388,6 +396,12 @@ class PlaceReader:
         issuers = self._issuers(reading)
         if issuers:
             primary = primary[:1] + [r for r in primary[1:] if r not in issuers]
+        if not primary and top < minimum:
+            # No place is named as where things happen: a story about what a country's government or
+            # parliament did is about that country ("Tunisia's parliament passed the budget").
+            acting = [r for r in country_ids if tally.acting[r] and r not in issuers]
+            if acting:
+                primary = [max(acting, key=lambda r: (tally.acting[r], tally.score[r]))]
         return primary
 
     def _issuers(self, reading: Reading) -> set[str]:

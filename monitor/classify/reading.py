@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
 from monitor.classify.fold import scan_form, sentence_starts
-from monitor.classify.threats import CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
 
 # A threat term's match: (start, -end, weight, flags (HIT_RISK, HIT_EFFECT), combo mask); -end so that a
 # plain sort puts the longest of the matches at one start first (leftmost-longest).
@@ -168,6 +168,8 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
     """Fill in the modifiers' factors and the sentences that state a level or a partial marker."""
     full, starts = reading.full, reading.starts
     sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
+    # An issuer's name holds words that would mark part of a country ("Department of Foreign Affairs").
+    issuers = [(s, e) for s, e, kind, _v in reading.cues if kind == CUE_ISSUER]
     for s, e, kind, value in reading.cues:
         si = bisect_right(starts, s) - 1
         if kind == CUE_MODIFIER:
@@ -178,6 +180,7 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
             # stated without a full stop goes on in the next line's risk list.
             if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
                 level_sents.add(si + 1)
-        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e):
+        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e) and not any(
+                i0 <= s and e <= i1 for i0, i1 in issuers):
             # (not "Central" in "Central African Republic", "Northern" in "Northern Ireland")
             partial_sents.add(si)

@@ -136,19 +136,28 @@ def _stated_levels(reading: Reading, local_sents: set[int], country_sents: set[i
 def _legend(reading: Reading) -> set[int]:
     """Starts of the level cues that belong to a legend: three ranks or more listed close together
     outside the title ("Exercise normal precautions / Exercise increased caution / Reconsider travel
-    / Do not travel"). A legend names the levels; it states none."""
+    / Do not travel"), each once. A legend names the levels; it states none."""
     out: set[int] = set()
     group: list[tuple[int, int, int]] = []
+    inner: list[int] = []  # cues inside the group's ("increased caution" in "exercise increased caution")
+
+    def close() -> None:
+        if len({v for _s, _e, v in group}) >= _LEGEND_RANKS:
+            out.update(gs for gs, _ge, _v in group)
+            out.update(inner)
+
     for s, e, kind, value in reading.cues:
         if kind != CUE_LEVEL or s < reading.title_end:
             continue
-        if group and s - group[-1][1] > _LEGEND_GAP:
-            if len({v for _s, _e, v in group}) >= _LEGEND_RANKS:
-                out.update(gs for gs, _ge, _v in group)
-            group = []
+        if group and s < group[-1][1]:
+            inner.append(s)
+            continue
+        # (a level said again after the legend is a statement: the legend lists each level once)
+        if group and (s - group[-1][1] > _LEGEND_GAP or any(v == value for _s, _e, v in group)):
+            close()
+            group, inner = [], []
         group.append((s, e, value))
-    if len({v for _s, _e, v in group}) >= _LEGEND_RANKS:
-        out.update(gs for gs, _ge, _v in group)
+    close()
     return out
 
 

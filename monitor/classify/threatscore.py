@@ -111,13 +111,18 @@ def _score_type(ttype: ThreatType, hits: list[TermHit], ctx: _Context) -> _Tally
 
 
 def _act_sentences(types: list[ThreatType], reading: Reading) -> dict[int, set[int]]:
-    """Per type that another yields to, the sentences where one of its strong terms names its act."""
+    """Per type that another yields to, the sentences where one of its strong terms or one of its
+    three-group combos names its act."""
     wanted = set().union(*(t.yield_to for t in types))
     out: dict[int, set[int]] = {}
     starts, sent_factor = reading.starts, reading.sent_factor
     full, tlen = reading.full, reading.title_end
     for t in wanted:
-        for s, _ne, w, flags, _mask in reading.terms.get(t, ()):
+        seen: dict[int, int] = {}
+        for s, _ne, w, flags, mask in reading.terms.get(t, ()):
+            if mask:
+                si = bisect_right(starts, s) - 1
+                seen[si] = seen.get(si, 0) | mask
             if w < 1.0 or flags & HIT_EFFECT:
                 continue  # an effect is no act
             si = bisect_right(starts, s) - 1
@@ -127,6 +132,12 @@ def _act_sentences(types: list[ThreatType], reading: Reading) -> dict[int, set[i
             if s >= tlen and full[s].isupper() and full[starts[si]:s].strip(_LEADING):
                 continue
             if sent_factor.get(si, 1.0) > 0:
+                out.setdefault(t, set()).add(si)
+        # (only a combo of three groups or more says whom it was done to: "rebels seized four
+        # engineers"; "insurgent attacks" alone may be fighting as well)
+        combos = tuple(c for c in types[t].combos if c.bit_count() >= 3)
+        for si, got in seen.items():
+            if any(got & c == c for c in combos) and sent_factor.get(si, 1.0) > 0:
                 out.setdefault(t, set()).add(si)
     return out
 
