@@ -231,6 +231,14 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     automaton.make_automaton()
     compiled = CompiledRules(sources.version, automaton, records, gaz, tax, frozenset(titles),
                              frozenset(given), frozenset(preps), actor_pattern, scoring)
+    _add_context(compiled, sources)
+    compiled.issuers = [codes for _phrase, codes in issuers]
+    compiled.build_seconds = time.perf_counter() - t0
+    return compiled, problems
+
+
+def _add_context(compiled: CompiledRules, sources: RuleSources) -> None:
+    """The word lists of regions.yaml `context:` that the place reader looks words up in."""
     compiled.compound_prefixes = _words(sources, "compound_prefixes")
     compiled.admin_words = _words(sources, "admin_words")
     compiled.agent_words = _words(sources, "agent_prepositions")
@@ -240,9 +248,6 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     passing = _words(sources, "passing_before")
     compiled.passing_pattern = _passing_pattern(passing)
     compiled.passing_last = frozenset(p.split()[-1] for p in passing if p.split())
-    compiled.issuers = [codes for _phrase, codes in issuers]
-    compiled.build_seconds = time.perf_counter() - t0
-    return compiled, problems
 
 
 def default_cache_dir() -> Path:

@@ -30,7 +30,8 @@ from typing import Any
 
 from monitor.classify.compiled import CompiledRules, load_compiled
 from monitor.classify.gazetteer import Gazetteer, Region
-from monitor.classify.places import Mention, PlaceReader
+from monitor.classify.mentions import Mention
+from monitor.classify.places import PlaceReader
 from monitor.classify.reading import Reading, read_text
 from monitor.classify.severity import decide_severity
 from monitor.classify.threatscore import ThreatFound, score_threats

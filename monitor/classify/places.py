@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections import defaultdict
 from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
@@ -30,7 +29,8 @@ from monitor.classify.gazetteer import (
     Region,
     owner_of,
 )
-from monitor.classify.reading import MAX_EVIDENCE, Reading, Span
+from monitor.classify.mentions import ARTICLES, Mention, PlaceTally, mark_datelines, noun_use
+from monitor.classify.reading import Reading
 from monitor.classify.threats import CUE_ISSUER
 
 _NEXT_WORD = re.compile(r" ([A-Z][a-z]+)")
@@ -55,122 +55,6 @@ _FUNCTION_WORDS = frozenset(
     "should may might can did does do said says say since after before where which that who whose while when "
     "over into about than because if also again last this next its it their his her remains remained s "
     "under near across against between during until through via per".split())
-
-
-# A dateline at the start of a body line: "PARIS —", "BAGHDAD, Iraq (Reuters) -", "DEHRADUN, India:".
-_DATELINE = re.compile(r"[A-Z][A-Z.'’ -]*[A-Z](?:, ?[A-Z][A-Za-z.'’ -]{1,30})?\s*"
-                       r"(?:\([A-Za-z .]{1,30}\)\s*)?(?:—|–|-|:)\s")
-# A short line holding a date is a byline or a dateline: "October 9, 2024 — Dublin", "Last Updated:
-# Monday, 15 September, 2003, 22:37 GMT 23:37 UK".
-_DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}\b"
-                   r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)", re.IGNORECASE)
-_BYLINE_MAX = 80
-
-
-def _mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
-    """A place in a dateline or a byline says where the reporter filed, not what the story is about:
-    it is named in passing (the story's own places name its country where it matters)."""
-    line_start = line_end = -1
-    dateline_end = byline = -1
-    for m in mentions:
-        if m.start < title_end:
-            continue
-        if m.start >= line_end:
-            line_start = full.rfind("\n", 0, m.start) + 1
-            line_end = full.find("\n", m.start)
-            if line_end < 0:
-                line_end = len(full)
-            line = full[line_start:line_end]
-            byline = len(line) <= _BYLINE_MAX and _DATE.search(line) is not None
-            dateline_end = -1
-            if full[line_start:line_start + 1].isupper():
-                d = _DATELINE.match(full, line_start, line_end)
-                if d is not None:
-                    dateline_end = d.end()
-        if byline or m.end <= dateline_end:
-            m.people = True
-
-
-# Before a nationality's adjective, these make it a noun when nothing follows it ("a German and a Spaniard").
-_ARTICLES = frozenset("a an one two three four five six seven eight nine ten several".split())
-_AFTER_NOUN = frozenset("and or who was were is are had has have nor".split())
-
-
-def _noun_use(full: str, scan: str, e: int) -> bool:
-    """Whether the adjective ending at ``e`` stands alone as a noun: punctuation or a function word follows."""
-    if e >= len(full) or full[e] in ",.;:!?)":
-        return True
-    nxt = scan[e + 1:scan.find(" ", e + 1) if scan.find(" ", e + 1) > 0 else len(scan)]
-    return nxt in _AFTER_NOUN
-
-
-class _PlaceTally:
-    """What every region's mentions add up to: score, located score (geo), evidence, and per
-    country how often it is named as a location and whether in the title."""
-
-    def __init__(self) -> None:
-        self.score: dict[str, float] = defaultdict(float)
-        self.geo: dict[str, float] = defaultdict(float)
-        self.evidence: dict[str, list[Span]] = defaultdict(list)
-        self.named: dict[str, int] = defaultdict(int)
-        self.in_title: dict[str, bool] = defaultdict(bool)
-        self.acting: dict[str, int] = defaultdict(int)  # named as an actor ("Tunisia's parliament")
-
-    def add(self, m: Mention, full: str, known: dict[str, Region]) -> None:
-        region = m.region
-        assert region is not None
-        ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
-        located = not (m.actor or m.people)
-        weight = m.weight
-        if m.actor and not m.people:
-            self.acting[region.id] += 1
-        self._count(region.id, weight, located, m.in_title, ev)
-        if region.kind == "country":
-            return
-        if region.country:
-            self._count(region.country, weight, located, m.in_title, ev)
-            return
-        owners = [p for p in region.parents if p in known and known[p].kind == "country"]
-        for owner in owners:
-            self._count(owner, weight / len(owners), located, m.in_title, ev)
-
-    def _count(self, rid: str, share: float, located: bool, in_title: bool, ev: Span) -> None:
-        self.score[rid] += share
-        if located:
-            self.geo[rid] += share
-            self.named[rid] += 1
-            if in_title:
-                self.in_title[rid] = True
-        evidence = self.evidence[rid]
-        if len(evidence) < MAX_EVIDENCE:
-            evidence.append(ev)
-
-
-class Mention:
-    """One place name in a text, as its context reads it; ``region`` is set when it is resolved."""
-
-    __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "in_title", "initial", "mission", "owner",
-                 "passing", "people", "prep", "region", "sent", "start", "weak", "weight")
-
-    def __init__(self, start: int, end: int, cands: tuple[NameCandidate, ...], sent: int) -> None:
-        self.start = start
-        self.end = end
-        self.cands = cands
-        self.sent = sent
-        self.region: Region | None = None
-        self.owner = ""
-        self.actor = False
-        self.agent = False  # after "by": who acts ("brokered by Qatar")
-        self.mission = False  # names a country's embassy or consulate, which stands abroad
-        self.people = False
-        self.demonym = False  # every candidate is a nationality's adjective ("Azerbaijani")
-        self.flags = 0  # the union of the name's candidates' flags
-        self.prep = False
-        self.initial = False
-        self.weak = False
-        self.weight = 1.0
-        self.in_title = False
-        self.passing = False  # named in passing ("talks in Jeddah", "felt as far as Bangkok")
 
 
 def _title_is_title_case(title: str) -> bool:
@@ -206,7 +90,7 @@ class PlaceReader:
             m = self._mention(reading, s, e, place, title_case, mentions)
             if m is not None:
                 mentions.append(m)
-        _mark_datelines(reading.full, reading.title_end, mentions)
+        mark_datelines(reading.full, reading.title_end, mentions)
         self._weigh(mentions, reading, threat_sents)
         return self._resolve(mentions)
 
@@ -258,7 +142,7 @@ class PlaceReader:
         if all_people or (cands[0].flags & PEOPLE and self._regions[cands[0].region].kind == "country"):
             m.people = True
         m.demonym = all_demonym
-        if all_demonym and prev in _ARTICLES and _noun_use(full, scan, e):
+        if all_demonym and prev in ARTICLES and noun_use(full, scan, e):
             m.people = True  # "a German and a Spaniard": a nationality noun, who not where
         m.flags = flags_any
         top = cands[0].flags
@@ -382,7 +266,7 @@ class PlaceReader:
         own = region.country or region.id
         return any(w >= self._s["primary_min"] for c, w in weight.items() if c != own)
 
-    def _primary(self, reading: Reading, tally: _PlaceTally, country_ids: list[str], top: float) -> list[str]:
+    def _primary(self, reading: Reading, tally: PlaceTally, country_ids: list[str], top: float) -> list[str]:
         """The primary countries, most relevant first. Primary is decided on where things happen
         (geo), not on who speaks or whose citizens. A country named once, outside the title, needs a
         larger share; the issuer of an advisory named in the text ("FCDO", "Smartraveller") is
@@ -495,7 +379,7 @@ class PlaceReader:
         countries). A place's weight also counts for its country."""
         known = self._known
         full = reading.full
-        tally = _PlaceTally()
+        tally = PlaceTally()
         for m in mentions:
             tally.add(m, full, known)
         score, geo, evidence = tally.score, tally.geo, tally.evidence

@@ -147,7 +147,6 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
     reading = ctx.reading
     full, starts, tlen = reading.full, reading.starts, reading.title_end
     sent_factor, level_sents, blocked = reading.sent_factor, reading.level_sents, ctx.blocked
-    # Negations and years are rare: a bisect says whether one is close enough to look closer.
     negs, years = reading.negators, reading.years
     tally = _Tally()
     seen, spans, sents = tally.seen, tally.spans, tally.sents
@@ -165,8 +164,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
             if mask:
                 # A combo word alone weighs nothing and shadows nothing ("suicide bomber" keeps
                 # "suicide bomb*"), but negation still silences it.
-                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not (
-                        (i := bisect_right(negs, s - 1)) and negs[i - 1] >= s - NEGATION_REACH and negated(reading, s)):
+                if sent_factor.get(si, 1.0) > 0 and si not in blocked and not _denied(reading, negs, s):
                     seen[si] = seen.get(si, 0) | mask
             else:
                 last = -ne
@@ -176,8 +174,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
         if flags & HIT_EFFECT and si in ctx.caused:
             continue
         f = sent_factor.get(si, 1.0)
-        if f <= 0 or ((i := bisect_right(negs, s - 1)) and negs[i - 1] >= s - NEGATION_REACH
-                      and negated(reading, s)):
+        if f <= 0 or _denied(reading, negs, s):
             continue
         if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES:
             continue  # someone else's word for it: the junta calls the rebels 'terrorist'
@@ -188,10 +185,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
         if si in level_sents:
             # The advisory's stated risks ("due to crime, unrest and health"); a weak word there stays
             # weak ("due to violent crime" is no unrest).
-            if flags & HIT_RISK:
-                w = 1.0
-            if w >= 1.0:
-                w *= ctx.risk_x
+            w = ctx.risk_x if flags & HIT_RISK else (w * ctx.risk_x if w >= 1.0 else w)
         # Weak terms only add up: a type needs at least one strong term (or a stated risk, or a
         # combo below).
         if w >= 1.0:
@@ -206,6 +200,13 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
         if len(spans) < MAX_EVIDENCE:
             spans.append((s, -ne))
     return tally
+
+
+def _denied(reading: Reading, negs: list[int], s: int) -> bool:
+    """``negated``, once a bisect says a negation word stands close enough before ``s`` to look
+    (negations are rare: most words need no closer look)."""
+    i = bisect_right(negs, s - 1)
+    return bool(i) and negs[i - 1] >= s - NEGATION_REACH and negated(reading, s)
 
 
 def _add_combos(tally: _Tally, ttype: ThreatType, hits: list[TermHit], ctx: _Context) -> None:
