@@ -192,8 +192,10 @@ class PlaceReader:
             elif m.demonym and not (full[e:e + 1] == " " and scan[e + 1:scan.find(" ", e + 1)] in _PLACE_NOUNS):
                 # (but "the Greek island of Rhodes", "the Somali capital" say where)
                 weight = demonym
-            elif m.flags & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
-                word_after = scan[e + 1:scan.find(" ", e + 1)]
+            elif m.flags & EXACT and (after := e + (full[e:e + 1] == "." and full[e - 2:e - 1] == ".")) + 1 < len(
+                    full) and full[after] == " " and full[after + 1].islower():
+                # ("the U.S. relationship": the full stop of "U.S." ends the name, not the sentence)
+                word_after = scan[after + 1:scan.find(" ", after + 1)]
                 if word_after not in _FUNCTION_WORDS and not word_after.endswith(("ing", "ed")):
                     weight = demonym
             if m.actor:
@@ -217,10 +219,12 @@ class PlaceReader:
         c = self.compiled
         s, e = m.start, m.end
         if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
-                and self._passing.search(scan, s - 48 if s > 48 else 0, s) is not None:
+                and (found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
-            # "beat Lebanon": named in passing, like the people of a place.
-            m.people = m.passing = True
+            # "beat Lebanon": named in passing, like the people of a place. (A neighbour named for
+            # the border it shares locates what is said in the text's own country.)
+            m.people = True
+            m.passing = "border" not in found.group() and "frontier" not in found.group()
             return
         if mentions and mentions[-1].passing and (
                 (prev in _COORDINATORS and mentions[-1].end == k) or full[mentions[-1].end:s] in (", ", ", in ")):
