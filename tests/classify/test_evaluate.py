@@ -122,7 +122,8 @@ def test_dev_set_floors(labelling_dir: Path, capsys: pytest.CaptureFixture[str])
     assert main(["rules", "eval", str(labelling_dir / "dev.json"), "--format", "json"]) == 0
     f = json.loads(capsys.readouterr().out)
     micro = f["threats_micro"]
-    assert micro["precision"] >= 0.90 and micro["recall"] >= 0.97 and micro["f1"] >= 0.94, micro
+    # (today: P 0.920 R 1.000 F1 0.958; countries 0.960 / 0.911; severity 0.933 / 1.000)
+    assert micro["precision"] >= 0.91 and micro["recall"] >= 0.98 and micro["f1"] >= 0.95, micro
     assert f["countries_mentioned_ignored"]["f1"] >= 0.95, f["countries_mentioned_ignored"]
     assert f["countries_mentioned_wrong"]["f1"] >= 0.90, f["countries_mentioned_wrong"]
-    assert f["severity"]["exact"] >= 0.90 and f["severity"]["within_one"] >= 0.98, f["severity"]
+    assert f["severity"]["exact"] >= 0.92 and f["severity"]["within_one"] >= 0.98, f["severity"]
