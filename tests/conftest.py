@@ -121,6 +121,16 @@ def corpus_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def labelling_dir() -> Path:
+    """The labelling guide and its development set (../shared/labelling from the repository root), or
+    a skip. Read in place, never copied into the repository."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "labelling"
+    if not (path / "dev.json").is_file():
+        pytest.skip(f"labelled development set not found at {path} (it is not part of the repository)")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL: one throwaway server for the session (tests/pg.py), a fresh database per test.
 

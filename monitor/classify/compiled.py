@@ -21,7 +21,7 @@ from typing import Any
 from monitor.classify.fold import scan_form, scan_key
 from monitor.classify.gazetteer import DEMONYM, PEOPLE, Gazetteer, NameCandidate, build_gazetteer, owner_of
 from monitor.classify.rules import RuleSources, as_list, read_rule_sources, rules_version
-from monitor.classify.threats import Taxonomy, TermEntry, build_taxonomy
+from monitor.classify.threats import CUE_ISSUER, Taxonomy, TermEntry, build_taxonomy
 from monitor.errors import Problem, RuleError
 from monitor.support.yamlpos import line_of
 
@@ -37,17 +37,19 @@ DEFAULT_SCORING: dict[str, float] = {
     "people": 0.3,  # "Americans"
     "actor": 0.15,  # "the US Embassy", "Russian President"
     "primary_ratio": 0.15,  # primary when at least this share of the top country's score
+    "primary_ratio_single": 0.25,  # ... or this share for a country named once, outside the title
     "primary_min": 1.5,  # ... and at least this score
     "title_threat": 2.0,  # a threat term in the title counts this many times
     "risk_list": 3.0,  # a threat term in the sentence stating an advisory level
+    "dated_event": 0.3,  # a threat term named by its year ("the 2011 uprising"): a past event
 }
 
 # Record in the automaton: (key length, prefix key, places, terms, cues), where places is
 # (candidates best first, union of their flags, all nationality nouns, all adjectives, owner country)
-# and terms are (threat, weight, risk, combo mask): plain tuples, unpacked once per match.
+# and terms are (threat, weight, flags (HIT_RISK, HIT_EFFECT), combo mask): plain tuples, unpacked once per match.
 PlaceRecord = tuple[tuple[NameCandidate, ...], int, bool, bool, str]
 Record = tuple[int, bool, PlaceRecord | None,
-               tuple[tuple[int, float, bool, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
+               tuple[tuple[int, float, int, int], ...] | None, tuple[tuple[int, int, bool], ...] | None]
 
 
 @dataclass
@@ -68,6 +70,12 @@ class CompiledRules:
     mission_words: tuple[str, ...] = ()
     origin_nouns: frozenset[str] = frozenset()
     not_place_phrases: frozenset[str] = frozenset()
+    # Regex matched right before a place name (on the scan form): the place is named in passing.
+    passing_pattern: str = r"$^"
+    passing_last: frozenset[str] = frozenset()
+    # The countries each advisory issuer's name may stand for ("FCDO": GB; "Department of Foreign
+    # Affairs and Trade": AU or IE, whichever the text names).
+    issuers: list[frozenset[str]] = field(default_factory=list)
     build_seconds: float = 0.0
 
 
@@ -147,6 +155,33 @@ def _actor_pattern(actors: set[str], speech: set[str], gap: set[str]) -> str:
     return "|".join(parts) or r"$^"
 
 
+def _issuers(sources: RuleSources, gaz: Gazetteer) -> tuple[list[tuple[str, frozenset[str]]], list[Problem]]:
+    """(phrase, countries) of every advisory issuer's name in regions.yaml `issuers:` (country: names)."""
+    by_phrase: dict[str, set[str]] = {}
+    problems: list[Problem] = []
+    for rf in sources.files.get("regions.yaml", []):
+        block = rf.data.get("issuers") or {}
+        if not isinstance(block, dict):
+            problems.append(rf.problem(rf.data, "issuers", "issuers", "expected a mapping of country: [names]"))
+            continue
+        for code, names in block.items():
+            region = gaz.regions.get(str(code))
+            if region is None or region.kind != "country":
+                problems.append(rf.problem(block, code, f"issuers.{code}", f"unknown country '{code}'"))
+                continue
+            for name in as_list(names):
+                by_phrase.setdefault(" ".join(str(name).split()), set()).add(region.id)
+    return [(phrase, frozenset(codes)) for phrase, codes in sorted(by_phrase.items())], problems
+
+
+def _passing_pattern(phrases: frozenset[str]) -> str:
+    """Regex that ends right before a place name named in passing: "the Embassy of (Ireland)",
+    "felt as far as (Taipei)", "talks in (Geneva)", "beat (Lebanon)"; an optional "the" between."""
+    if not phrases:
+        return r"$^"
+    return r"(?:^| )" + _alternation(set(phrases)) + r" +(?:the +)?\Z"
+
+
 def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Problem]]:
     """Compile read rule files into the matcher; returns every problem found along the way."""
     import ahocorasick
@@ -171,6 +206,10 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     for key, cues in tax.cues.items():
         for cue in cues:
             slots.setdefault(scan_key(key, cue[2]), ([], [], []))[2].append(cue)
+    issuers, iproblems = _issuers(sources, gaz)
+    problems += iproblems
+    for i, (phrase, _codes) in enumerate(issuers):
+        slots.setdefault(scan_key(phrase), ([], [], []))[2].append((CUE_ISSUER, i, False))
     automaton = ahocorasick.Automaton()
     records: list[Record] = []
     for akey, (place, terms, cues) in slots.items():
@@ -185,20 +224,30 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
             place_rec = (tuple(place), union, all(cd.flags & PEOPLE for cd in place),
                          all(cd.flags & DEMONYM for cd in place), owner_of(place, gaz.order))
         records.append((len(akey), not akey.endswith(" "), place_rec,
-                        tuple((te.threat, te.weight, te.risk, te.mask) for te in terms) if terms else None,
+                        tuple((te.threat, te.weight, int(te.risk) | (int(te.effect) << 1), te.mask) for te in terms)
+                        if terms else None,
                         tuple(cues) if cues else None))
         automaton.add_word(akey, len(records) - 1)
     automaton.make_automaton()
     compiled = CompiledRules(sources.version, automaton, records, gaz, tax, frozenset(titles),
                              frozenset(given), frozenset(preps), actor_pattern, scoring)
+    _add_context(compiled, sources)
+    compiled.issuers = [codes for _phrase, codes in issuers]
+    compiled.build_seconds = time.perf_counter() - t0
+    return compiled, problems
+
+
+def _add_context(compiled: CompiledRules, sources: RuleSources) -> None:
+    """The word lists of regions.yaml `context:` that the place reader looks words up in."""
     compiled.compound_prefixes = _words(sources, "compound_prefixes")
     compiled.admin_words = _words(sources, "admin_words")
     compiled.agent_words = _words(sources, "agent_prepositions")
     compiled.mission_words = tuple(sorted(_words(sources, "mission_words")))
     compiled.origin_nouns = _words(sources, "origin_nouns")
     compiled.not_place_phrases = _words(sources, "not_place_phrases")
-    compiled.build_seconds = time.perf_counter() - t0
-    return compiled, problems
+    passing = _words(sources, "passing_before")
+    compiled.passing_pattern = _passing_pattern(passing)
+    compiled.passing_last = frozenset(p.split()[-1] for p in passing if p.split())
 
 
 def default_cache_dir() -> Path:

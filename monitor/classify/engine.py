@@ -12,8 +12,12 @@ How a call is made, in order, one module per step:
 3. ``places``: capitalised place names that context does not rule out, weighed by where they stand
    and what they name (a location, an actor, a nationality), resolved to regions; countries add up
    their places.
-4. ``severity``: an overall official level in the title or lede fixes it; else the highest of partial
-   levels, raisers and the threats' base; no threat and no level is none.
+4. ``severity``: an overall official level (in the title or lede, or said of the text's country)
+   fixes it; else the highest of partial levels (one step lower), raisers and the threats' base; no
+   threat and no level is none.
+
+Between 3 and 4, sentences whose places all lie in countries the text only mentions are background:
+the threats are scored again without them.
 
 The hot path builds plain dicts; ``classify`` validates them into a ``Classification`` once.
 """
@@ -26,8 +30,9 @@ from typing import Any
 
 from monitor.classify.compiled import CompiledRules, load_compiled
 from monitor.classify.gazetteer import Gazetteer, Region
-from monitor.classify.places import Mention, PlaceReader
-from monitor.classify.reading import read_text
+from monitor.classify.mentions import Mention
+from monitor.classify.places import PlaceReader
+from monitor.classify.reading import Reading, read_text
 from monitor.classify.severity import decide_severity
 from monitor.classify.threatscore import ThreatFound, score_threats
 from monitor.errors import RuleError
@@ -67,11 +72,22 @@ class Engine:
         reading = read_text(compiled, title, text)
         found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
         mentions = self._places.read(reading, threat_sents)
-        regions, countries = self._places.score(reading.full, mentions)
+        regions, countries = self._places.score(reading, mentions)
+        elsewhere = _elsewhere_sentences(reading, mentions, set(countries))
+        if elsewhere:
+            # A threat in a country the text only mentions is background (THREATS.md R2): its
+            # sentences count for nothing, for threats and for severity.
+            for si in elsewhere:
+                reading.sent_factor[si] = 0.0
+            if elsewhere & threat_sents:
+                found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
         _add_threat_regions(found, mentions)
         threats = [hit for hit, _sents in found]
         local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}
-        severity, evidence = decide_severity(compiled.taxonomy, self.threat_types, reading, threats, local_sents)
+        country_sents = {m.sent for m in mentions if countries and m.region is not None
+                         and m.region.id == countries[0] and not (m.actor or m.people)}
+        severity, evidence = decide_severity(compiled.taxonomy, self.threat_types, reading, threats,
+                                             local_sents, country_sents)
         return {
             "title": title,
             "countries": countries,
@@ -91,6 +107,26 @@ def _add_threat_regions(found: list[ThreatFound], mentions: list[Mention]) -> No
             region = mention.region
             if mention.sent in sents and not mention.actor and region is not None and region.id not in ids:
                 ids.append(region.id)
+
+
+def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set[str]) -> set[int]:
+    """Sentences whose places all lie in countries the text only mentions. A neighbour named for
+    its border ("near the Peruvian border") locates nothing, and a sentence stating an advisory
+    level speaks of the advisory's place."""
+    owners: dict[int, set[str]] = {}
+    full = reading.full
+    for m in mentions:
+        region = m.region
+        # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
+        if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
+            continue
+        if full[m.end:m.end + 7].lower() in (" border", " fronti"):
+            continue
+        owner = region.id if region.kind == "country" else region.country
+        if owner is None:
+            continue  # a continent or a region of several countries says nothing here
+        owners.setdefault(m.sent, set()).add(owner)
+    return {si for si, named in owners.items() if not named & primary} if primary else set()
 
 
 def load_engine(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> Engine:

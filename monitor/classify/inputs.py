@@ -48,6 +48,12 @@ def _split_article(raw: str, source: str, boilerplate: Boilerplate | None, html:
     return Article(source, "", "")
 
 
+def split_article(raw: str, boilerplate: Boilerplate | None) -> tuple[str, str]:
+    """(title, cleaned text) of a plain-text article, read as ``classify`` reads a text file."""
+    article = _split_article(raw, "", boilerplate, False)
+    return article.title, article.text
+
+
 def _feed_articles(data: bytes, source: str, boilerplate: Boilerplate | None) -> Iterator[Article]:
     # The same hardened parse as the feed source (DOCTYPE screen, capped author fields, charset repair):
     # a feed file given to `classify` is as untrusted as one fetched by the daemon.

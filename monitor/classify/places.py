@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections import defaultdict
 from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
@@ -30,7 +29,9 @@ from monitor.classify.gazetteer import (
     Region,
     owner_of,
 )
-from monitor.classify.reading import MAX_EVIDENCE, Reading, Span
+from monitor.classify.mentions import ARTICLES, Mention, PlaceTally, mark_datelines, noun_use
+from monitor.classify.reading import Reading
+from monitor.classify.threats import CUE_ISSUER
 
 _NEXT_WORD = re.compile(r" ([A-Z][a-z]+)")
 _PLACE_TAILS = frozenset("river valley basin province region state city county district island islands "
@@ -56,31 +57,6 @@ _FUNCTION_WORDS = frozenset(
     "under near across against between during until through via per".split())
 
 
-class Mention:
-    """One place name in a text, as its context reads it; ``region`` is set when it is resolved."""
-
-    __slots__ = ("actor", "agent", "cands", "demonym", "end", "flags", "initial", "mission", "owner", "people", "prep",
-                 "region", "sent", "start", "weak", "weight")
-
-    def __init__(self, start: int, end: int, cands: tuple[NameCandidate, ...], sent: int) -> None:
-        self.start = start
-        self.end = end
-        self.cands = cands
-        self.sent = sent
-        self.region: Region | None = None
-        self.owner = ""
-        self.actor = False
-        self.agent = False  # after "by": who acts ("brokered by Qatar")
-        self.mission = False  # names a country's embassy or consulate, which stands abroad
-        self.people = False
-        self.demonym = False  # every candidate is a nationality's adjective ("Azerbaijani")
-        self.flags = 0  # the union of the name's candidates' flags
-        self.prep = False
-        self.initial = False
-        self.weak = False
-        self.weight = 1.0
-
-
 def _title_is_title_case(title: str) -> bool:
     words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
@@ -95,6 +71,9 @@ class PlaceReader:
         self._regions = compiled.gazetteer.order
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
+        self._passing = re.compile(compiled.passing_pattern)
+        # The last words of those phrases: only after one of them is the pattern worth trying.
+        self._passing_last = compiled.passing_last
         self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
@@ -111,6 +90,7 @@ class PlaceReader:
             m = self._mention(reading, s, e, place, title_case, mentions)
             if m is not None:
                 mentions.append(m)
+        mark_datelines(reading.full, reading.title_end, mentions)
         self._weigh(mentions, reading, threat_sents)
         return self._resolve(mentions)
 
@@ -129,8 +109,7 @@ class PlaceReader:
             return None
         filtered = False
         if flags_any & EXACT:
-            span = full[s:e]
-            cands = tuple(cd for cd in cands if not cd.flags & EXACT or cd.exact == span)
+            cands = tuple(cd for cd in cands if not cd.flags & EXACT or full.startswith(cd.exact or "", s))
             if not cands:
                 return None
             filtered = True
@@ -159,9 +138,12 @@ class PlaceReader:
             i -= 1
         m.initial = i < 0 or full[i] in _SENTENCE_OPENERS or heading
         self._read_context(m, full, scan, prev, j, k, mentions)
-        if all_people:
+        # (a nationality noun that is also a town's name, "Brits", reads as the nationality)
+        if all_people or (cands[0].flags & PEOPLE and self._regions[cands[0].region].kind == "country"):
             m.people = True
         m.demonym = all_demonym
+        if all_demonym and prev in ARTICLES and noun_use(full, scan, e):
+            m.people = True  # "a German and a Spaniard": a nationality noun, who not where
         m.flags = flags_any
         top = cands[0].flags
         m.weak = feature or bool(top & WEAK or (m.initial and top & (AMBIG | SUBDIV)))
@@ -210,14 +192,17 @@ class PlaceReader:
             elif m.demonym and not (full[e:e + 1] == " " and scan[e + 1:scan.find(" ", e + 1)] in _PLACE_NOUNS):
                 # (but "the Greek island of Rhodes", "the Somali capital" say where)
                 weight = demonym
-            elif m.flags & EXACT and e + 1 < len(full) and full[e] == " " and full[e + 1].islower():
-                word_after = scan[e + 1:scan.find(" ", e + 1)]
+            elif m.flags & EXACT and (after := e + (full[e:e + 1] == "." and full[e - 2:e - 1] == ".")) + 1 < len(
+                    full) and full[after] == " " and full[after + 1].islower():
+                # ("the U.S. relationship": the full stop of "U.S." ends the name, not the sentence)
+                word_after = scan[after + 1:scan.find(" ", after + 1)]
                 if word_after not in _FUNCTION_WORDS and not word_after.endswith(("ing", "ed")):
                     weight = demonym
             if m.actor:
                 weight = min(weight, 1.0) * actor
             if s < tlen:
                 weight *= title_x
+                m.in_title = True
             elif s < lede_end:
                 weight *= lede_x
             if m.sent in threat_sents:
@@ -233,6 +218,18 @@ class PlaceReader:
         is the word before it, ending at ``j``; ``k`` is the space before that word."""
         c = self.compiled
         s, e = m.start, m.end
+        if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
+                and (found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
+            # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
+            # "beat Lebanon": named in passing, like the people of a place. (A neighbour named for
+            # the border it shares locates what is said in the text's own country.)
+            m.people = True
+            m.passing = "border" not in found.group() and "frontier" not in found.group()
+            return
+        if mentions and mentions[-1].passing and (
+                (prev in _COORDINATORS and mentions[-1].end == k) or full[mentions[-1].end:s] in (", ", ", in ")):
+            m.people = m.passing = True  # "donations from Japan and Norway", "felt as far as Bangkok, Thailand"
+            return
         # The word before ``prev``, and the two together ("due to", "outskirts of").
         start2 = scan.rfind(" ", 0, k) + 1 if k > 0 else 0
         word_before = scan[start2:k] if k > 0 else ""
@@ -265,6 +262,44 @@ class PlaceReader:
             m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
 
+    def _elsewhere(self, region: Region, flags: int, weight: dict[str, float]) -> bool:
+        """Whether an unsupported small place, kept for its preposition, is named in passing: another
+        country is clearly the location ("outside Atlantis" in a story from Nassau)."""
+        if not flags & (WEAK | AMBIG) or region.kind == "country":
+            return False
+        own = region.country or region.id
+        return any(w >= self._s["primary_min"] for c, w in weight.items() if c != own)
+
+    def _primary(self, reading: Reading, tally: PlaceTally, country_ids: list[str], top: float) -> list[str]:
+        """The primary countries, most relevant first. Primary is decided on where things happen
+        (geo), not on who speaks or whose citizens. A country named once, outside the title, needs a
+        larger share; the issuer of an advisory named in the text ("FCDO", "Smartraveller") is
+        primary only when the text is most about it."""
+        sc = self._s
+        geo = tally.geo
+        ratio, minimum, single = sc["primary_ratio"], sc["primary_min"], sc["primary_ratio_single"]
+        primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum and (
+                              tally.named[r] > 1 or tally.in_title[r] or geo[r] >= single * top)),
+                         key=lambda r: (-geo[r], -tally.score[r]))
+        issuers = self._issuers(reading)
+        if issuers:
+            primary = primary[:1] + [r for r in primary[1:] if r not in issuers]
+        if not primary and top < minimum:
+            # No place is named as where things happen: a story about what a country's government or
+            # parliament did is about that country ("Tunisia's parliament passed the budget").
+            acting = [r for r in country_ids if tally.acting[r] and r not in issuers]
+            if acting:
+                primary = [max(acting, key=lambda r: (tally.acting[r], tally.score[r]))]
+        return primary
+
+    def _issuers(self, reading: Reading) -> set[str]:
+        """The countries of the advisory issuers named in the text."""
+        out: set[str] = set()
+        for _s, _e, kind, value in reading.cues:
+            if kind == CUE_ISSUER:
+                out |= self.compiled.issuers[value]
+        return out
+
     def _after_place(self, full: str, scan: str, comma: int) -> bool:
         """Whether "<preposition> <Capitalised words>," ends at ``comma``: "in Sevare, Mali" names the
         country as a place even when the town before it is one the gazetteer lacks."""
@@ -287,10 +322,14 @@ class PlaceReader:
         named as a location in the same or a neighbouring sentence: "Mobile, Alabama", "Split,
         Croatia") or topical (the country the text is mostly about); for a well-known name that is also
         a word, its country named anywhere will do. A name with no support is dropped unless a place
-        preposition stands before it ("in Nice")."""
+        preposition stands before it ("in Nice"); then, with another country clearly named as a
+        location, it is named in passing ("outside Atlantis" in a story from Nassau)."""
         regions = self._regions
-        # Owners named per sentence; a mention looks at its own sentence and both neighbours.
+        # Owners named per sentence; a mention looks at its own sentence and both neighbours. A
+        # well-known place keeps its own reading unless another's country is named as a location
+        # nearby (a "U.S. citizen" in a Moscow court is no support for Moscow, Idaho).
         by_sent: dict[int, set[str]] = {}
+        by_sent_located: dict[int, set[str]] = {}
         weight: dict[str, float] = {}
         for m in mentions:
             # An embassy's country is the one place its city is not ("the US Embassy in Lima").
@@ -300,11 +339,9 @@ class PlaceReader:
             if owner:
                 # An actor still says whose ground is near ("Azerbaijani forces ... in the Kalbajar
                 # district"), but not what the text is about.
-                if m.sent in by_sent:
-                    by_sent[m.sent].add(owner)
-                else:
-                    by_sent[m.sent] = {owner}
+                by_sent.setdefault(m.sent, set()).add(owner)
                 if not m.actor:
+                    by_sent_located.setdefault(m.sent, set()).add(owner)
                     weight[owner] = weight.get(owner, 0.0) + m.weight
         top = max(weight.values(), default=0.0)
         topical = {c for c, w in weight.items() if w >= 0.5 * top}
@@ -317,9 +354,10 @@ class PlaceReader:
                 chosen = top_cand  # a country's own name means the country, whatever else is named
             else:
                 near: set[str] = set()
+                sents = by_sent if top_cand.flags & (WEAK | AMBIG) else by_sent_located
                 for si in (m.sent - 1, m.sent, m.sent + 1):
-                    if si in by_sent:
-                        near |= by_sent[si]
+                    if si in sents:
+                        near |= sents[si]
                 # A small place needs its country nearby or as the topic; a well-known name that is
                 # also a word ("Turkey's involvement") only needs its country named anywhere.
                 wide = topical if m.cands[0].flags & WEAK else named
@@ -335,47 +373,24 @@ class PlaceReader:
                 if m.weak and not (m.prep and not m.initial):
                     continue
                 chosen = top_cand
+                m.people = m.people or self._elsewhere(regions[chosen.region], top_cand.flags, weight)
             m.region = regions[chosen.region]
             kept.append(m)
         return kept
 
-    def score(self, full: str, mentions: list[Mention]) -> tuple[list[dict[str, Any]], list[str]]:
+    def score(self, reading: Reading, mentions: list[Mention]) -> tuple[list[dict[str, Any]], list[str]]:
         """(every region named, highest score first, in the shape of RegionHit; the primary
         countries). A place's weight also counts for its country."""
-        sc = self._s
         known = self._known
-        score: dict[str, float] = defaultdict(float)
-        geo: dict[str, float] = defaultdict(float)
-        evidence: dict[str, list[Span]] = defaultdict(list)
+        full = reading.full
+        tally = PlaceTally()
         for m in mentions:
-            region = m.region
-            assert region is not None
-            ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
-            located = not (m.actor or m.people)
-            score[region.id] += m.weight
-            if located:
-                geo[region.id] += m.weight
-            if len(evidence[region.id]) < MAX_EVIDENCE:
-                evidence[region.id].append(ev)
-            if region.kind == "country":
-                continue
-            if region.country:
-                owners: tuple[str, ...] = (region.country,)
-            else:
-                owners = tuple(p for p in region.parents if p in known and known[p].kind == "country")
-            for owner in owners:
-                share = m.weight / len(owners)
-                score[owner] += share
-                if located:
-                    geo[owner] += share
-                if len(evidence[owner]) < MAX_EVIDENCE:
-                    evidence[owner].append(ev)
+            tally.add(m, full, known)
+        score, geo, evidence = tally.score, tally.geo, tally.evidence
         country_ids = [rid for rid in score if known[rid].kind == "country"]
-        # Primary is decided on where things happen (geo), not on who speaks or whose citizens.
         top = max((geo[r] for r in country_ids), default=0.0)
-        ratio, minimum = sc["primary_ratio"], sc["primary_min"]
-        primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum),
-                         key=lambda r: (-geo[r], -score[r]))
+        primary = self._primary(reading, tally, country_ids, top)
+        ratio = self._s["primary_ratio"]
         prim = set(primary)
         hits: list[dict[str, Any]] = []
         for rid, value in sorted(score.items(), key=lambda kv: -kv[1]):

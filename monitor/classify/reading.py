@@ -9,22 +9,39 @@ word boundaries, so every match is a whole-word (or word-start) match.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
 from monitor.classify.fold import scan_form, sentence_starts
-from monitor.classify.threats import CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
 
-# A threat term's match: (start, -end, weight, risk, combo mask); -end so that a plain sort puts the
-# longest of the matches at one start first (leftmost-longest).
-TermHit = tuple[int, int, float, bool, int]
+# A threat term's match: (start, -end, weight, flags (HIT_RISK, HIT_EFFECT), combo mask); -end so that a
+# plain sort puts the longest of the matches at one start first (leftmost-longest).
+TermHit = tuple[int, int, float, int, int]
 Cue = tuple[int, int, int, int]  # (start, end, kind, value)
 Span = dict[str, Any]  # {"text", "start", "end"}
 
 # Evidence spans kept per threat and per region.
 MAX_EVIDENCE = 6
+
+# Negation in front of a word, within its clause: "no kidnapped tourists", "not a terror attack",
+# "non-violent", "no flights were cancelled", "no one was killed".
+_NEGATORS = frozenset("no not never nor without non t".split())
+# Words that end a negation's reach before the word ("not clear whether the attack", "did not rule
+# out terrorism", "not the first attack"): the word is then asserted, not denied.
+_SCOPE_ENDS = frozenset("but whether if that which who whom where when while after before since because only "
+                        "first last rule ruled say said says clear known sure also least just far".split())
+_CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
+_NEGATION_WORDS = 4
+NEGATION_REACH = 48  # characters
+# (the scan form has a space between any two words, so these need no look-behind)
+_NEGATOR = re.compile(r" (?:n(?:o|ot|ever|or|on)|without|t)(?= )")
+_YEAR = re.compile(r" (?:19|20)[0-9][0-9] ")
+# "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
+_YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
 
 @dataclass(slots=True)
@@ -46,6 +63,38 @@ class Reading:
     sent_factor: dict[int, float] = field(default_factory=dict)
     level_sents: set[int] = field(default_factory=set)
     partial_sents: set[int] = field(default_factory=set)
+    # Where a negation word starts, and where a year ends: most words have neither close before
+    # them, and these lists let them say so without looking.
+    negators: list[int] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+
+
+def negated(reading: Reading, s: int) -> bool:
+    """Whether the word at ``s`` is denied by a negation in front of it, in the same clause."""
+    negators = reading.negators
+    i = bisect_right(negators, s - 1) - 1
+    if i < 0 or negators[i] < s - NEGATION_REACH:
+        return False
+    full, scan = reading.full, reading.scan
+    lo = s - NEGATION_REACH if s > NEGATION_REACH else 0
+    for m in _CLAUSE_END.finditer(full, lo, s):
+        lo = m.end()
+    words = scan[lo:s].split()
+    for word in reversed(words[-_NEGATION_WORDS:]):
+        if word in _SCOPE_ENDS:
+            return False
+        if word in _NEGATORS:
+            return True
+    return False
+
+
+def dated_before(reading: Reading, s: int) -> bool:
+    """Whether the word at ``s`` follows a year that names a past event ("the 2011 uprising")."""
+    years = reading.years
+    i = bisect_right(years, s) - 1
+    if i < 0 or years[i] < s - 20:
+        return False
+    return _YEAR_BEFORE.search(reading.scan, s - 30 if s > 30 else 0, s) is not None
 
 
 def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
@@ -56,10 +105,13 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
     places, terms, cues = _matches(compiled, full, scan)
     if tax.regex is not None:
         for m in tax.regex.finditer(full):
-            hit = (m.start(), -m.end(), 1.0, False, 0)
+            hit = (m.start(), -m.end(), 1.0, 0, 0)
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
+    reading.negators = [m.start() + 1 for m in _NEGATOR.finditer(scan)]
+    reading.years = [m.end() - 1 for m in _YEAR.finditer(scan)]
+    places.sort()
     _sentence_context(reading, tax.modifier_factors)
     return reading
 
@@ -89,8 +141,8 @@ def _matches(compiled: CompiledRules, full: str, scan: str
         if place is not None and full[s].isupper():
             places.append((s, -e, place))
         if tentries is not None:
-            for threat, weight, risk, mask in tentries:
-                hit = (s, -e, weight, risk, mask)
+            for threat, weight, flags, mask in tentries:
+                hit = (s, -e, weight, flags, mask)
                 if threat in terms:
                     terms[threat].append(hit)
                 else:
@@ -101,11 +153,24 @@ def _matches(compiled: CompiledRules, full: str, scan: str
     return places, terms, cues
 
 
+def _in_place(places: list[tuple[int, int, PlaceRecord]], s: int, e: int) -> bool:
+    """Whether ``s:e`` lies inside a place name's match (``places`` sorted)."""
+    i = bisect_right(places, (s, 1 << 62)) - 1
+    while i >= 0 and places[i][0] > s - 80:
+        ps, ne, _rec = places[i]
+        if e <= -ne and -ne - ps > e - s:
+            return True
+        i -= 1
+    return False
+
+
 def _sentence_context(reading: Reading, factors: list[float]) -> None:
     """Fill in the modifiers' factors and the sentences that state a level or a partial marker."""
     full, starts = reading.full, reading.starts
     sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
-    for s, _e, kind, value in reading.cues:
+    # An issuer's name holds words that would mark part of a country ("Department of Foreign Affairs").
+    issuers = [(s, e) for s, e, kind, _v in reading.cues if kind == CUE_ISSUER]
+    for s, e, kind, value in reading.cues:
         si = bisect_right(starts, s) - 1
         if kind == CUE_MODIFIER:
             sent_factor[si] = min(sent_factor.get(si, 1.0), factors[value])
@@ -115,5 +180,7 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
             # stated without a full stop goes on in the next line's risk list.
             if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
                 level_sents.add(si + 1)
-        elif kind == CUE_PARTIAL:
+        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e) and not any(
+                i0 <= s and e <= i1 for i0, i1 in issuers):
+            # (not "Central" in "Central African Republic", "Northern" in "Northern Ireland")
             partial_sents.add(si)

@@ -9,7 +9,7 @@ partial-country markers, raisers).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from monitor.classify.fold import fold_name
@@ -26,6 +26,7 @@ CUE_MODIFIER = 0  # value: modifier index
 CUE_LEVEL = 1  # value: severity rank
 CUE_RAISER = 2  # value: severity rank
 CUE_PARTIAL = 3  # value: 0
+CUE_ISSUER = 4  # value: index into CompiledRules.issuers (an advisory issuer's name: "FCDO")
 
 SEVERITY_NAMES = [s.value for s in Severity]
 
@@ -36,6 +37,12 @@ class TermEntry(NamedTuple):
     prefix: bool
     risk: bool = False  # names the risk itself: counts in full in an advisory's stated risk list
     mask: int = 0  # the combo groups (bits, per type) this term belongs to
+    effect: bool = False  # what another event leaves behind: counts only without that event
+
+
+# A term hit's flags (the third field of its automaton entry).
+HIT_RISK = 1
+HIT_EFFECT = 2
 
 
 # Most combos a type may have (their groups share one int of bits per type).
@@ -49,6 +56,13 @@ class ThreatType:
     threshold: float
     # One mask per combo: a sentence whose terms cover every bit of one makes a strong hit.
     combos: tuple[int, ...] = ()
+    # Types (indices) whose act, named in a sentence, is what that sentence reports: there this
+    # type's weak terms and combos count nothing ("rebels captured eight hikers" is a kidnapping).
+    yield_to: frozenset[int] = frozenset()
+    # Types whose events leave this type's effect terms and effect combos behind: with one of them
+    # reported in the text, those count nothing (power cuts after a hurricane are the hurricane's).
+    effect_of: frozenset[int] = frozenset()
+    effect_combos: tuple[int, ...] = ()
 
 
 @dataclass
@@ -88,11 +102,15 @@ class _ThreatBuilder:
         self.combo_bits: dict[str, int] = {}  # bits handed out so far, per type
         self.combo_masks: dict[str, list[int]] = {}
         self.term_masks: dict[str, dict[tuple[str, bool], int]] = {}
+        self.effect_keys: dict[str, set[tuple[str, bool]]] = {}
+        self.effect_masks: dict[str, list[int]] = {}
+        self.links: list[tuple[str, str, str, RuleFile, Any, int]] = []
 
     def build(self) -> Taxonomy:
         for rf in self.sources.files.get("threats.yaml", []):
             self._read_threats(rf)
         self._compile_terms()
+        self._link_types()
         for rf in self.sources.files.get("threats.yaml", []):
             self._read_modifiers(rf)
         for rf in self.sources.files.get("severity.yaml", []):
@@ -134,6 +152,7 @@ class _ThreatBuilder:
                         continue
                     self.raw_terms.setdefault(tid, []).append((key, prefix, weight, rf, items, i))
             self._read_combos(rf, tid, spec)
+            self._read_effects(rf, tid, spec)
             items = as_list(spec.get("risk_terms"))
             for i, term in enumerate(items):
                 key, prefix = _split_term(term)
@@ -161,13 +180,13 @@ class _ThreatBuilder:
                 continue
             self.regexes.append((tid, str(pattern), rf, items, i))
 
-    def _read_combos(self, rf: RuleFile, tid: str, spec: dict[str, Any]) -> None:
+    def _read_combos(self, rf: RuleFile, tid: str, spec: dict[str, Any], section: str = "combos") -> None:
         """`combos:` lists of term groups. Each group's terms are weak on their own; one term of every
         group in the same sentence ("gunmen" + "attacked") counts as one strong term."""
-        combos = as_list(spec.get("combos"))
+        combos = as_list(spec.get(section))
         for c, combo in enumerate(combos):
             groups = as_list(combo)
-            where = f"threats.{tid}.combos[{c}]"
+            where = f"threats.{tid}.{section}[{c}]"
             if len(groups) < 2 or not all(isinstance(g, list) and g for g in groups):
                 self.problems.append(rf.problem(combos, c, where, "a combo is a list of two or more term lists"))
                 continue
@@ -212,7 +231,8 @@ class _ThreatBuilder:
                 merged[(key, prefix)] = max(weight, merged.get((key, prefix), 0.0))
             for (key, prefix), weight in merged.items():
                 risk = key in self.risk_terms.get(tid, ())
-                entry = TermEntry(t, weight, prefix, risk, masks.get((key, prefix), 0))
+                entry = TermEntry(t, weight, prefix, risk, masks.get((key, prefix), 0),
+                                  (key, prefix) in self.effect_keys.get(tid, ()))
                 self.tax.terms.setdefault(key, []).append(entry)
             if tid in self.combo_masks:
                 old = self.tax.types[t]
@@ -241,6 +261,40 @@ class _ThreatBuilder:
             # Each compiled alone; together they can still clash (one group name used twice).
             _tid, _pattern, rf, items, i = self.regexes[-1]
             self.problems.append(rf.problem(items, i, "threats.*.regexes", f"the patterns do not combine: {exc}"))
+
+    def _read_effects(self, rf: RuleFile, tid: str, spec: dict[str, Any]) -> None:
+        """`effect_terms` (strong) and `effect_combos`: what another event leaves behind, counted only
+        when none of the `effect_of` types is reported; `yield_to` and `effect_of` name other types."""
+        items = as_list(spec.get("effect_terms"))
+        for i, term in enumerate(items):
+            key, prefix = _split_term(term)
+            if not key:
+                self.problems.append(rf.problem(items, i, f"threats.{tid}.effect_terms[{i}]", "empty term"))
+                continue
+            self.effect_keys.setdefault(tid, set()).add((key, prefix))
+            self.raw_terms.setdefault(tid, []).append((key, prefix, STRONG_WEIGHT, rf, items, i))
+        if spec.get("effect_combos"):
+            before = len(self.combo_masks.get(tid, []))
+            self._read_combos(rf, tid, spec, "effect_combos")
+            self.effect_masks.setdefault(tid, []).extend(self.combo_masks.get(tid, [])[before:])
+        for key in ("yield_to", "effect_of"):
+            items = as_list(spec.get(key))
+            self.links.extend((tid, key, str(other), rf, items, i) for i, other in enumerate(items))
+
+    def _link_types(self) -> None:
+        """Resolve `yield_to` and `effect_of` to type indices, reporting unknown types."""
+        links: dict[tuple[str, str], set[int]] = {}
+        for tid, key, other, rf, items, i in self.links:
+            if other not in self.index:
+                self.problems.append(rf.problem(items, i, f"threats.{tid}.{key}[{i}]",
+                                                f"unknown threat type '{other}'"))
+                continue
+            links.setdefault((tid, key), set()).add(self.index[other])
+        for tid, t in self.index.items():
+            old = self.tax.types[t]
+            self.tax.types[t] = replace(old, yield_to=frozenset(links.get((tid, "yield_to"), ())),
+                                        effect_of=frozenset(links.get((tid, "effect_of"), ())),
+                                        effect_combos=tuple(self.effect_masks.get(tid, ())))
 
     def _add_cue(self, phrase: Any, kind: int, value: int) -> None:
         key, prefix = _split_term(phrase)

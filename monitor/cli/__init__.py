@@ -89,8 +89,16 @@ def _rules_commands(c: _Commands) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="worker processes for long lists of files (default: one per CPU; 1: no workers)")
-    p = c.add("rules", cmd_rules, "validate the classification rules, or run their test cases")
-    p.add_argument("action", choices=("check", "test"), help="check: validate; test: run rules/tests cases")
+    p = c.add("rules", cmd_rules, "validate the classification rules, run their test cases, or score them "
+              "against a labelled set")
+    p.add_argument("action", choices=("check", "test", "eval"),
+                   help="check: validate; test: run rules/tests cases; eval LABELLED: precision and recall "
+                        "against a labelled set")
+    p.add_argument("labelled", nargs="?", metavar="LABELLED",
+                   help="for eval: a JSON array or JSON Lines of labelled passages (id, text, countries, "
+                        "mentioned_only, threats, severity)")
+    p.add_argument("--worst", type=int, default=10, metavar="N",
+                   help="for eval: show the N passages with the most errors and the evidence behind each (default 10)")
     p.add_argument("--rules", action="append", metavar="DIR", help="an extra rules folder (repeatable)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 

@@ -1,11 +1,12 @@
 """Checking and classifying without a database: ``check`` (the config), ``classify`` files,
-``rules check|test``."""
+``rules check|test|eval``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from monitor.cli.common import emit, load
 
@@ -31,8 +32,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from monitor.classify import load_engine
     from monitor.classify.batch import classify_paths
     from monitor.sources.extract import load_boilerplate
@@ -47,8 +46,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from monitor.classify.ruletests import check_rules
 
     rule_dirs = [Path(d) for d in args.rules or ()]
@@ -61,6 +58,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
             return 2
         emit("rules OK")
         return 0
+    if args.action == "eval":
+        return _rules_eval(args, rule_dirs)
     from monitor.classify.ruletests import run_rule_tests
 
     report = run_rule_tests(rule_dirs)
@@ -70,3 +69,23 @@ def cmd_rules(args: argparse.Namespace) -> int:
         for line in report.lines():
             emit(line)
     return 0 if report.ok else 1
+
+
+def _rules_eval(args: argparse.Namespace, rule_dirs: list[Path]) -> int:
+    from monitor.classify import load_engine
+    from monitor.classify.evaluate import evaluate, load_passages
+    from monitor.errors import UsageError
+    from monitor.sources.extract import load_boilerplate
+
+    if not args.labelled:
+        raise UsageError("rules eval needs a labelled set: advisory-monitor rules eval LABELLED.json",
+                         "a JSON array or JSON Lines of {id, text, countries, mentioned_only, threats, severity}")
+    path = Path(args.labelled)
+    passages = load_passages(path, load_boilerplate(rule_dirs))
+    report = evaluate(load_engine(rule_dirs), passages, str(path))
+    if args.format == "json":
+        emit(json.dumps(report.as_dict(args.worst), ensure_ascii=False))
+    else:
+        for line in report.lines(args.worst):
+            emit(line)
+    return 0

@@ -60,6 +60,7 @@ class Boilerplate:
     repeated_line_min_chars: int = 30
     cut_user: UserRegex | None = None  # the user folders' regexes (RE2)
     drop_user: UserRegex | None = None
+    headline_run_min_lines: int = 0
 
 
 def _line_key(line: str) -> str:
@@ -98,7 +99,8 @@ class _Markers:
         self.regexes: dict[str, list[str]] = {"cut_from": [], "drop_lines": []}
         self.user_regexes: dict[str, list[str]] = {"cut_from": [], "drop_lines": []}
         self.user_file: dict[str, Path] = {}  # the last user file that added regexes to a section
-        self.settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30}
+        self.settings: dict[str, int] = {"min_lines_before": 3, "repeated_line_min_chars": 30,
+                                         "headline_run_min_lines": 0}
         self.problems: list[Problem] = []
 
     def read(self, file: Path, *, shipped: bool = False) -> None:
@@ -274,8 +276,44 @@ def clean_lines(lines: Iterable[str], boilerplate: Boilerplate | None = None) ->
             seen_long.add(key)
         kept.append(line)
         body_lines += 1
+    if furniture.headline_run_min_lines:
+        kept = _drop_headline_runs(kept, furniture.headline_run_min_lines, min_before)
     # Runs of blank lines were folded above, so one trailing blank at most is left.
     return "\n".join(kept).strip()
+
+
+_HEADLINE_WORDS = (5, 24)  # a headline has this many words, at least and at most
+
+
+def _is_headline(line: str) -> bool:
+    """A line that reads like another story's headline: a few words, mostly capitalised, no full
+    stop at the end and no list bullet ("At Least 53 Dead After Migrant Boat Capsizes Off Libya -")."""
+    line = line.lstrip("'\"\u2018\u201c")
+    if len(line) > 160 or not line or line.endswith((".", ":", ";", ",")) or not line[0].isalnum():
+        return False
+    words = [w for w in line.split() if w[0].isalpha()]
+    if not _HEADLINE_WORDS[0] <= len(words) <= _HEADLINE_WORDS[1]:
+        return False
+    long_words = [w for w in words if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) >= 0.75 * len(long_words)
+
+
+def _drop_headline_runs(kept: list[str], run_min: int, min_before: int) -> list[str]:
+    """Drop a run of ``run_min`` or more headline lines (blank lines aside) that ends the article,
+    once it has begun: other stories' headlines under the story are page furniture. (A list of
+    places inside an advisory goes on with text after it, or carries bullets.)"""
+    end = len(kept)
+    while end and not kept[end - 1]:
+        end -= 1
+    start = end
+    lines = 0
+    while start and (not kept[start - 1].strip("-*\u2022\u2013\u2014|") or _is_headline(kept[start - 1])):
+        start -= 1
+        lines += any(ch.isalpha() for ch in kept[start])
+    body = sum(1 for line in kept[:start] if line)
+    if lines >= run_min and body >= min_before:
+        return kept[:start]
+    return kept
 
 
 # Without markers nothing is cut or dropped, and repeated lines are all kept.

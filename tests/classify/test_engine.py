@@ -101,8 +101,9 @@ def test_severity_rules(engine: Engine) -> None:
     # The overall level fixes severity; a part-of-country level does not raise it.
     assert severity("Azerbaijan - Level 2: Exercise Increased Caution",
                     "Exercise increased caution.\n\nDo not travel to the Nagorno-Karabakh region.") == Severity.medium
+    # A level for part of a country counts one step lower (THREATS.md).
     assert severity("Advice for Mozambique", "Officials advise against all travel to Cabo Delgado province "
-                    "because of insurgent attacks.") == Severity.critical
+                    "because of insurgent attacks.") == Severity.high
     assert severity("New flights to Lisbon", "An airline opened new routes to Lisbon.") == Severity.none
     assert severity("Quake in Herat",
                     "An earthquake killed more than 2,000 people in Afghanistan.") == Severity.critical

@@ -100,3 +100,18 @@ def test_rules_check_reports_boilerplate_problems(tmp_path: Path) -> None:
     (tmp_path / "boilerplate.yaml").write_text("drop_lines:\n  regexes: ['(unclosed']\n", encoding="utf-8")
     assert [str(p).split(": ", 2)[:2] for p in check_rules([tmp_path])] == [
         [f"{tmp_path}/boilerplate.yaml:2", "drop_lines.regexes[0]"]]
+
+
+def test_links_and_issuers_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "threats.yaml").write_text(
+        "threats:\n"
+        "  crime:\n"
+        "    yield_to: [no_such_type]\n"                     # line 3
+        "  other:\n"
+        "    effect_of: [natural_disaster, nor_this]\n",     # line 5
+        encoding="utf-8")
+    (tmp_path / "regions.yaml").write_text("issuers:\n  ZZ: [Ministry of Nowhere]\n", encoding="utf-8")  # line 2
+    text = "\n".join(str(p) for p in check_rules([tmp_path]))
+    assert f"{tmp_path}/threats.yaml:3: threats.crime.yield_to[0]: unknown threat type 'no_such_type'" in text
+    assert f"{tmp_path}/threats.yaml:5: threats.other.effect_of[1]: unknown threat type 'nor_this'" in text
+    assert f"{tmp_path}/regions.yaml:2: issuers.ZZ: unknown country 'ZZ'" in text
