@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from monitor.classify.gazetteer import Gazetteer
@@ -48,7 +49,9 @@ def advice(entry: DigestEntry) -> str | None:
 
 
 def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelta, resolver: Gazetteer | None,
-                levels: dict[str, tuple[int, str, str]]) -> RenderedDigest:
+                levels: dict[str, tuple[int, str, str]], templates: Path | None = None) -> RenderedDigest:
+    """The traveller's digest, grouped by leg; ``trip.txt``/``trip.html`` in the config's
+    ``templates:`` folder replace the shipped ones."""
     tz = digest_zone(digest, alert)
     legs = leg_views(trip, lead, digest.created_at, resolver, levels)
     ancestors = resolver.ancestors if resolver is not None else None
@@ -74,7 +77,7 @@ def render_trip(digest: Digest, alert: AlertRule, trip: TripSpec, lead: timedelt
         "digest_id": digest.id, "created": local_time(digest.created_at, tz), "timezone": tz.key, "count": count,
         "legs": leg_list, "other": other, "digest": digest,
     }
-    env = user_environment(())
+    env = user_environment((templates,) if templates is not None else ())
     views = [e for leg in leg_list for e in leg["entries"]] + other
     payload = {
         "digest_id": digest.id, "alert": digest.alert, "created_at": digest.created_at.isoformat(),

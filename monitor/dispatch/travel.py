@@ -58,7 +58,7 @@ class Travel:
         return self.locator.annotate(facts, geometry)
 
     def is_trip(self, alert: AlertRule) -> bool:
-        """Whether the alert is a trip's (its digest is rendered by the shipped trip templates)."""
+        """Whether the alert is a trip's (its digest is rendered by the trip templates)."""
         name = trip_name(alert.name)
         return name is not None and name in self.plan.trips
 
@@ -68,7 +68,8 @@ class Travel:
         if name is None or travel is None or name not in self.plan.trips:
             return None
         levels = current_levels(AdvisoryLevels(self.store).current())
-        return render_trip(digest, alert, self.plan.trips[name], travel.lead, self.resolver, levels)
+        return render_trip(digest, alert, self.plan.trips[name], travel.lead, self.resolver, levels,
+                           templates=self.config.templates)
 
 
 def _names_sites(condition: Condition, *, country: bool = False) -> bool:

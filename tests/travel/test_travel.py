@@ -120,3 +120,19 @@ def test_each_alert_gets_its_items_and_the_trip_digest_is_grouped_by_leg(tmp_pat
     assert main(["trips", "--config", str(config.path)]) == 0
     out = capsys.readouterr().out
     assert "caucasus-tour (Test Traveller): 6 items sent" in out and "past" in out and "Georgia (GE)" in out
+
+
+def test_a_trip_template_in_the_templates_folder_replaces_the_shipped_one(tmp_path: Path, engine: Any) -> None:
+    templates = tmp_path / "my-templates"
+    templates.mkdir()
+    (templates / "trip.txt").write_text("Trip {{ trip }} for {{ traveller }}: {{ count }} items\n"
+                                        "{% for leg in legs %}- {{ leg.name }}\n{% endfor %}", encoding="utf-8")
+    config = travel_config(tmp_path, f"templates: {templates}\n" + body(tmp_path))
+    store = Store.open(config.database)
+    try:
+        add(store, "baku", "Explosion in Baku", "baku")
+        asyncio.run(Dispatcher(config, store, engine=engine, clock=lambda: NOW).run(force=True))
+    finally:
+        store.close()
+    text = text_part(tmp_path / "out" / "trip")
+    assert text.startswith("Trip caucasus-tour for Test Traveller: 1 items") and "- Azerbaijan" in text
