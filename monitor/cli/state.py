@@ -120,7 +120,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows.append({"type": "source", "name": source.name, "kind": source.kind, "enabled": source.enabled,
                      "last_ok": state.last_success if state else None,
                      "failures": state.consecutive_failures if state else 0,
-                     "next_poll": state.next_due if state else None,
+                     # A disabled source, or a feed its server says is gone (410), is never polled.
+                     "next_poll": state.next_due if state and source.enabled and not state.gone else None,
+                     "gone": bool(state and state.gone),
                      "last_error": state.last_error if state else None,
                      "items": state.items_total if state else 0})
     for alert in config.alerts:
@@ -146,7 +148,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for row in rows:
         if row["type"] == "source":
             emit(f"{names[id(row)]:<{width}} {when(row['last_ok']):<19}  {row['failures']:>5}  "
-                 f"{when(row['next_poll']):<19}  {row['items']:>6}  {row['last_error'] or ''}")
+                 f"{'gone (410)' if row['gone'] else when(row['next_poll']):<19}  {row['items']:>6}  "
+                 f"{row['last_error'] or ''}")
     emit("")
     emit(f"{'ALERT':<{width}} {'LAST DIGEST':<19}  {'PENDING':>7}  {'FAILED':>6}  {'SENT':>5}")
     for row in rows:

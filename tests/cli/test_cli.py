@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import build_parser, main
+from tests.conftest import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,3 +141,18 @@ def test_once_sends_whatever_the_schedule_and_once_due_honours_it(tmp_path: Path
     assert digests() == 1  # the next is due an hour after the first
     assert main(["once", "--config", str(config)]) == 0
     assert digests() == 2
+
+
+def test_status_says_a_gone_feed_and_a_disabled_source_are_never_polled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], http_server: LoopbackServer) -> None:
+    url = http_server.serve("/gone.xml", b"", status=410)
+    config = _config(tmp_path, f"  - {{name: gone, kind: feed, url: '{url}'}}\n"
+                               "  - {name: paused, kind: files, path: articles, enabled: false}\n")
+    assert main(["ingest", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--config", str(config), "--format", "json"]) == 0
+    rows = {row["name"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["gone"]["gone"] is True and rows["gone"]["next_poll"] is None
+    assert rows["paused"]["next_poll"] is None and rows["seeds"]["next_poll"] is not None
+    assert main(["status", "--config", str(config)]) == 0
+    assert "gone (410)" in next(line for line in capsys.readouterr().out.splitlines() if line.startswith("gone "))
