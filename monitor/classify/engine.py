@@ -24,6 +24,7 @@ The hot path builds plain dicts; ``classify`` validates them into a ``Classifica
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,11 @@ def _add_threat_regions(found: list[ThreatFound], mentions: list[Mention]) -> No
                 ids.append(region.id)
 
 
+# "along the border with Burkina Faso and Niger": the neighbours name a border, not where it happens.
+_BORDER_WITH = re.compile(r"\b(?:borders?|frontiers?|boundary)(?: areas?| regions?)? (?:with|of) (?:the )?"
+                          r"(?:[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)*(?:, | and | or ))*\Z")
+
+
 def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set[str]) -> set[int]:
     """Sentences whose places all lie in countries the text only mentions. A neighbour named for
     its border ("near the Peruvian border") locates nothing, and a sentence stating an advisory
@@ -120,7 +126,8 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
         # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
         if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
             continue
-        if full[m.end:m.end + 7].lower() in (" border", " fronti"):
+        if full[m.end:m.end + 7].lower() in (" border", " fronti") or _BORDER_WITH.search(
+                full, max(0, m.start - 80), m.start):
             continue
         owner = region.id if region.kind == "country" else region.country
         if owner is None:

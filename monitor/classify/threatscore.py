@@ -176,8 +176,10 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
         f = sent_factor.get(si, 1.0)
         if f <= 0 or _denied(reading, negs, s):
             continue
-        if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES:
-            continue  # someone else's word for it: the junta calls the rebels 'terrorist'
+        if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES and " " not in full[s:-ne]:
+            # Someone else's word for it: the junta calls the rebels 'terrorist'. (A quoted name of a
+            # thing, "'express kidnappings'", is the advice's own term.)
+            continue
         if w < 1.0 and si in blocked:
             continue
         if mask:
