@@ -81,7 +81,7 @@ class Grouper:
             session.add_report(row, report.keys())
             summary = summarise([report], None, row.incident_id)
             summary.breaking = is_breaking([report], self.config)
-            session.save(summary)
+            session.save(summary, new=True)
             self._record(session, summary.id, "created", {"item": report.item_id, "source": report.source})
             counts.created += 1
             return summary.id

@@ -9,6 +9,7 @@ Places come from the classification's primary regions, by level (city, region, c
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -120,6 +121,7 @@ def event_sentences(title: str, text: str) -> list[str]:
     return [title, *_SENTENCE.split(body)[:LEDE_SENTENCES]]
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from monitor.store import schema as t
 from monitor.store.base import HasEngine, chunks
@@ -72,6 +72,7 @@ class EventRow:
 
 
 _TIMES = ("first_seen", "last_seen", "muted_until", "changed_at")
+_UPDATE_INCIDENT = update(t.incidents).where(t.incidents.c.id == bindparam("key"))
 
 
 def _incident(row: Any) -> IncidentRow:
@@ -117,7 +118,8 @@ class GroupingSession:
         return None if row is None else _incident(row)
 
     def add_report(self, report: ReportRow, keys: Sequence[str]) -> None:
-        self.conn.execute(insert(t.incident_reports).values(**report.__dict__))
+        # Values as parameters, never in the statement: one compiled statement serves every call.
+        self.conn.execute(insert(t.incident_reports), dict(report.__dict__))
         if keys:
             self.conn.execute(insert(t.incident_keys),
                               [{"key": k, "at": report.at, "item_id": report.item_id} for k in keys])
@@ -127,14 +129,18 @@ class GroupingSession:
             self.conn.execute(update(t.incident_reports).where(t.incident_reports.c.item_id.in_(chunk))
                               .values(incident_id=incident_id))
 
-    def save(self, incident: IncidentRow) -> None:
+    def save(self, incident: IncidentRow, *, new: bool = False) -> None:
         values = dict(incident.__dict__)
-        done = self.conn.execute(update(t.incidents).where(t.incidents.c.id == incident.id).values(**values))
-        if done.rowcount == 0:
-            self.conn.execute(insert(t.incidents).values(**values))
+        if not new:
+            values["key"] = values["id"]
+            done = self.conn.execute(_UPDATE_INCIDENT, values)
+            if done.rowcount:
+                return
+            del values["key"]
+        self.conn.execute(insert(t.incidents), values)
 
     def record(self, event: EventRow) -> None:
-        self.conn.execute(insert(t.incident_events).values(**event.__dict__))
+        self.conn.execute(insert(t.incident_events), dict(event.__dict__))
 
     def forget(self, item_ids: Sequence[str]) -> None:
         """Drop items from incidents (their incidents are summarised again by the caller)."""
@@ -179,6 +185,25 @@ class Incidents:
             rows = conn.execute(select(t.incidents).where(t.incidents.c.id.startswith(prefix, autoescape=True))
                                 .order_by(t.incidents.c.id).limit(10)).mappings()
             return [_incident(r) for r in rows]
+
+    def breaking_items(self, item_ids: Sequence[str]) -> set[str]:
+        """Those of the items whose incident is breaking."""
+        found: set[str] = set()
+        query = (select(t.incident_reports.c.item_id)
+                 .join(t.incidents, t.incidents.c.id == t.incident_reports.c.incident_id)
+                 .where(t.incidents.c.breaking.is_(True)))
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(item_ids), 500):
+                found.update(conn.execute(query.where(t.incident_reports.c.item_id.in_(chunk))).scalars())
+        return found
+
+    def rows(self, incident_ids: Sequence[str]) -> dict[str, IncidentRow]:
+        found: dict[str, IncidentRow] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(sorted(set(incident_ids)), 500):
+                rows = conn.execute(select(t.incidents).where(t.incidents.c.id.in_(chunk))).mappings()
+                found.update({r["id"]: _incident(r) for r in rows})
+        return found
 
     def reports(self, incident_id: str) -> list[ReportRow]:
         with self.engine.connect() as conn:

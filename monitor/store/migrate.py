@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 BASELINE = "0001"
 # Tables that migrations after the baseline create (0002 workers and leases, 0005 incidents).
-LATER_TABLES = ("workers", "leases", "incidents", "incident_reports", "incident_keys", "incident_events")
+LATER_TABLES = ("workers", "leases", "incidents", "incident_reports", "incident_keys", "incident_events",
+                "incident_sends")
 # Any fixed number: the key of the advisory lock every worker takes to migrate.
 PG_MIGRATION_LOCK = 0x61647631  # "adv1"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

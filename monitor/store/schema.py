@@ -328,3 +328,14 @@ incident_events = Table(
     Column("detail", JSON, nullable=False),
     Index("ix_incident_events_incident", "incident_id", "seq"),
 )
+
+# What each alert has told about each incident: one row per (alert, incident, revision), written
+# with the digest that told it, so an incident's first report and each of its updates reach an alert
+# once (revision 0: the incident as first sent; n: its n-th escalation).
+incident_sends = Table(
+    "incident_sends", metadata,
+    Column("alert", String(200), primary_key=True),
+    Column("incident_id", String(32), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("digest_id", String(64), nullable=False),
+)

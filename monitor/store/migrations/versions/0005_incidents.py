@@ -1,5 +1,6 @@
 """Incidents: items grouped into one event each (monitor/incidents/), their reports, lookup keys
-and timeline. Items and classifications are untouched.
+and timeline, and what each alert was told about each incident (incident_sends). Items and
+classifications are untouched.
 
 Revision ID: 0005
 """
@@ -75,9 +76,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
     )
     op.create_index("ix_incident_events_incident", "incident_events", ["incident_id", "seq"], unique=False)
+    op.create_table(
+        "incident_sends",
+        sa.Column("alert", sa.String(length=200), nullable=False),
+        sa.Column("incident_id", sa.String(length=32), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("digest_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("alert", "incident_id", "revision"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("incident_sends")
     op.drop_index("ix_incident_events_incident", table_name="incident_events")
     op.drop_table("incident_events")
     op.drop_index("ix_incident_keys_item", table_name="incident_keys")
