@@ -77,7 +77,8 @@ def incident_json(incidents: Incidents, row: IncidentRow, now: datetime) -> dict
             "sources": sorted({r.source for r in reports}), "items": [r.item_id for r in reports],
             "source_count": row.source_count, "casualties": row.casualties, "revision": row.revision,
             "acknowledged": row.acknowledged, "muted_until": row.muted_until.isoformat() if row.muted_until else None,
-            "muted_alert": row.muted_alert, "merged_into": row.merged_into}
+            "muted_alert": row.muted_alert, "muted_unless_escalated": row.muted_revision is not None,
+            "merged_into": row.merged_into}
 
 
 def _show(args: argparse.Namespace, store: Store) -> None:
@@ -126,7 +127,7 @@ def _change(args: argparse.Namespace, config: Config, store: Store) -> None:
         raise UsageError(f"no alert is named '{args.alert}'", hint="`advisory-monitor status` lists the alerts")
     if args.action == "mute":
         until = datetime.now(UTC) + args.duration if args.duration else None
-        row = actions.mute(args.ids[0], actor, until=until, alert=args.alert)
+        row = actions.mute(args.ids[0], actor, until=until, alert=args.alert, unless_escalated=args.unless_escalated)
         scope = (f" until {when(until)}" if until else "") + (f" for alert {args.alert}" if args.alert else "")
         emit(f"{row.id} muted{scope}")
     elif args.action == "unmute":
@@ -156,6 +157,8 @@ def add_parser(c: Any) -> None:
     p.add_argument("--since", type=parse_since, metavar="WHEN", help="last reported since: ISO date or 24h, 7d")
     p.add_argument("--for", dest="duration", type=_duration, metavar="DURATION", help="mute: for this long (24h)")
     p.add_argument("--alert", metavar="NAME", help="mute: only for this alert")
+    p.add_argument("--unless-escalated", action="store_true",
+                   help="mute: an escalation after the mute (severity, toll, place, threat) is still sent")
     p.add_argument("--force", action="store_true", help="merge: even incidents in different countries")
     p.add_argument("--by", metavar="WHO", help="who does it (default: the local user)")
 

@@ -30,11 +30,13 @@ class Collapsed:
 
 
 def silenced(incident: IncidentRow, alert: str, now: datetime) -> bool:
-    """Closed, or muted for everyone or for this alert (until its end, if it has one)."""
+    """Closed, or muted for everyone or for this alert (until its end, if it has one; a mute
+    "unless escalated" lets through the incident once it escalated after the mute)."""
     if incident.state == "closed":
         return True
     return (incident.state == "muted" and (incident.muted_until is None or incident.muted_until > now)
-            and (incident.muted_alert is None or incident.muted_alert == alert))
+            and (incident.muted_alert is None or incident.muted_alert == alert)
+            and (incident.muted_revision is None or incident.revision <= incident.muted_revision))
 
 
 def collapse(alert: str, matches: list[Match], incidents: Incidents, outbox: Outbox, now: datetime) -> Collapsed:

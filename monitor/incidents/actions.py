@@ -44,12 +44,19 @@ class IncidentActions:
             raise UsageError(f"'{prefix}' starts several incident ids: {', '.join(i.id for i in found)}", hint=HINT)
         return found[0]
 
-    def mute(self, prefix: str, actor: str, *, until: datetime | None = None, alert: str | None = None) -> IncidentRow:
-        return self._set(prefix, actor, "mute", {"until": until.isoformat() if until else None, "alert": alert},
-                         state="muted", muted_until=until, muted_alert=alert)
+    def mute(self, prefix: str, actor: str, *, until: datetime | None = None, alert: str | None = None,
+             unless_escalated: bool = False) -> IncidentRow:
+        """Mute: nothing is sent (for ``alert`` only, until ``until``); ``unless_escalated``: an
+        escalation after the mute is sent all the same."""
+        detail: dict[str, object] = {"until": until.isoformat() if until else None, "alert": alert,
+                                     "unless": unless_escalated}
+        revision = self.resolve(prefix).revision if unless_escalated else None
+        return self._set(prefix, actor, "mute", detail, state="muted", muted_until=until, muted_alert=alert,
+                         muted_revision=revision)
 
     def unmute(self, prefix: str, actor: str) -> IncidentRow:
-        return self._set(prefix, actor, "unmute", {}, state="open", muted_until=None, muted_alert=None)
+        return self._set(prefix, actor, "unmute", {}, state="open", muted_until=None, muted_alert=None,
+                         muted_revision=None)
 
     def acknowledge(self, prefix: str, actor: str) -> IncidentRow:
         return self._set(prefix, actor, "ack", {}, acknowledged=True)

@@ -44,8 +44,8 @@ def summarise(reports: Sequence[Report], base: IncidentRow | None, new_id: str) 
         last_seen=ordered[-1].at, source_count=len({r.source for r in ordered}),
         casualties=max(figures) if figures else None)
     if base is not None:
-        for key in ("state", "breaking", "revision", "merged_into", "muted_until", "muted_alert", "acknowledged",
-                    "changed_by", "changed_at"):
+        for key in ("state", "breaking", "revision", "merged_into", "muted_until", "muted_alert", "muted_revision",
+                    "acknowledged", "changed_by", "changed_at"):
             setattr(row, key, getattr(base, key))
     return row
 

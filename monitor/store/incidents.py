@@ -57,6 +57,7 @@ class IncidentRow:
     merged_into: str | None = None
     muted_until: datetime | None = None
     muted_alert: str | None = None
+    muted_revision: int | None = None
     acknowledged: bool = False
     changed_by: str | None = None
     changed_at: datetime | None = None

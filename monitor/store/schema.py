@@ -289,6 +289,8 @@ incidents = Table(
     Column("merged_into", String(32)),
     Column("muted_until", UTCDateTime),
     Column("muted_alert", String(200)),
+    # A mute "unless escalated": the revision it was muted at; a later escalation passes (NULL: none does).
+    Column("muted_revision", Integer),
     Column("acknowledged", Boolean, nullable=False, default=False),
     Column("changed_by", Text),
     Column("changed_at", UTCDateTime),

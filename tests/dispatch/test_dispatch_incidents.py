@@ -115,3 +115,17 @@ def test_an_alert_on_breaking_incidents_gets_one_once_its_sources_grow_fast(engi
     [digest] = send(cfg, store)
     [entry] = digest["items"]  # type: ignore[misc]
     assert entry["reported_by"] == 3 and entry["update"] is False
+
+
+def test_a_mute_unless_escalated_lets_the_escalation_through(engine: Engine, store: Store, tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    arrive(engine, store, "istiklal-wire")
+    assert len(send(cfg, store)) == 1
+    incidents = Incidents(store)
+    [row] = incidents.listing()
+    IncidentActions(incidents, Grouper(incidents, IncidentsConfig())).mute(row.id, "desk", unless_escalated=True)
+    arrive(engine, store, "istiklal-ap")  # nothing new, and muted
+    assert send(cfg, store) == []
+    arrive(engine, store, "istiklal-toll")  # the toll rises: it passes the mute
+    [digest] = send(cfg, store)
+    assert [(e["id"], e["update"]) for e in digest["items"]] == [("istiklal-toll", True)]  # type: ignore[index, union-attr]

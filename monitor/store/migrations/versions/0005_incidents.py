@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("merged_into", sa.String(length=32), nullable=True),
         sa.Column("muted_until", _TIME, nullable=True),
         sa.Column("muted_alert", sa.String(length=200), nullable=True),
+        sa.Column("muted_revision", sa.Integer(), nullable=True),
         sa.Column("acknowledged", sa.Boolean(), nullable=False),
         sa.Column("changed_by", sa.Text(), nullable=True),
         sa.Column("changed_at", _TIME, nullable=True),
