@@ -377,8 +377,22 @@ class Classification(BaseModel):
     rules_version: str = ""
 
 
+class IncidentNote(BaseModel):
+    """The incident a digest entry stands for: its best report is the entry's item; ``items`` are
+    all its reports this digest claims. ``update``: an escalation of an incident already sent."""
+
+    id: str
+    revision: int = 0
+    update: bool = False
+    sources: list[str] = Field(default_factory=list)
+    source_count: int = 1
+    changed: dict[str, Any] = Field(default_factory=dict)
+    line: str = ""
+    items: list[str] = Field(default_factory=list)
+
+
 class DigestEntry(BaseModel):
-    """One matched item in a digest, with why it matched."""
+    """One matched item in a digest, with why it matched (and the incident it stands for, if any)."""
 
     item: Item
     classification: Classification
@@ -388,6 +402,7 @@ class DigestEntry(BaseModel):
     matched_keywords: list[str] = Field(default_factory=list)
     # One line for the reader: which rule, which words.
     why: str = ""
+    incident: IncidentNote | None = None
 
 
 class Digest(BaseModel):
@@ -430,6 +445,8 @@ class ItemFacts:
     # When the monitor first stored the item (None: take ``dated``). A trip's leg wants the items
     # that reach the monitor while it is current, whatever date they carry.
     seen: datetime | None = None
+    # Whether the item's incident is breaking (monitor/incidents/); read only when a rule asks.
+    breaking: bool = False
 
     @property
     def arrived(self) -> datetime:

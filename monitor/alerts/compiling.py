@@ -59,6 +59,7 @@ class _Compiler:
             sources=self.source_set(spec.sources, (*path, "sources")) if spec.sources else None,
             advisory_change=frozenset(spec.advisory_change) if spec.advisory_change else None,
             min_level=spec.min_level,
+            breaking=spec.breaking,
             sites=self.site_set(spec.sites, (*path, "sites")) if spec.sites else None,
             include_country=spec.include_country,
             legs=self.trip_legs(spec.trips, (*path, "trips")) if spec.trips else None,

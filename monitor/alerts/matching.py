@@ -206,12 +206,17 @@ class Condition:
     sources: frozenset[str] | None = None
     advisory_change: frozenset[str] | None = None
     min_level: int | None = None
+    breaking: bool | None = None
     sites: frozenset[str] | None = None
     include_country: bool = False
     legs: tuple[Leg, ...] | None = None
     any_of: tuple[Condition, ...] = ()
     all_of: tuple[Condition, ...] = ()
     not_: Condition | None = None
+
+    @property
+    def needs_breaking(self) -> bool:
+        return self.breaking is not None or any(c.needs_breaking for c in (*self.any_of, *self.all_of, self.not_) if c)
 
     @property
     def needs_text(self) -> bool:
@@ -241,6 +246,8 @@ class Condition:
                 "any" not in self.advisory_change and item.advisory_change not in self.advisory_change)):
             return None  # a re-publication at the same level is not a change: only `any` wants it
         if self.min_level is not None and (item.level is None or item.level < self.min_level):
+            return None
+        if self.breaking is not None and item.breaking != self.breaking:
             return None
         regions = threats = None
         if self.regions is not None:
@@ -372,7 +379,7 @@ def _plain(index: int, condition: Condition) -> _Plain | None:
     and a severity (as site and trip rules mostly do); None for any other rule."""
     if (condition.regions is not None or condition.keywords is not None or condition.exclude is not None
             or condition.advisory_change is not None or condition.min_level is not None
-            or condition.any_of or condition.all_of or condition.not_ is not None
+            or condition.breaking is not None or condition.any_of or condition.all_of or condition.not_ is not None
             or (condition.sites is None) == (condition.legs is None)):
         return None
     return index, condition.min_rank or 0, condition.threats, condition.sources
@@ -428,6 +435,8 @@ class Matcher:
     @property
     def needs_text(self) -> bool:
         return any(r.condition.needs_text for r in self.rules)
+
+    needs_breaking = property(lambda self: any(r.condition.needs_breaking for r in self.rules))  # incidents' flag
 
     def match(self, items: Iterable[ItemFacts], alerts: Iterable[str] | None = None) -> dict[str, list[Match]]:
         """alert name -> its matches, in the order the items came."""

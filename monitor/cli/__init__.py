@@ -2,7 +2,7 @@
 
 The only module that prints and chooses exit codes: 0 done, 1 runtime failure, 2 bad config or
 usage. Heavy modules are imported inside the commands so that ``--help`` stays fast. One module per
-family of commands (``cycle``, ``rules``, ``digests``, ``state``); ``common`` holds what they share.
+family of commands (``cycle``, ``rules``, ``digests``, ``state``, ``incidents``); ``common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from monitor import __version__
 from monitor.cli.common import parse_since
 from monitor.cli.cycle import cmd_ingest, cmd_items, cmd_once, cmd_run
 from monitor.cli.digests import cmd_alerts, cmd_digest, cmd_digests
+from monitor.cli.incidents import add_parser as _incident_commands
 from monitor.cli.rules import cmd_check, cmd_classify, cmd_rules
 from monitor.cli.state import cmd_advisories, cmd_db, cmd_status, cmd_trips
 from monitor.service.logs import escape_line
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _rules_commands(commands)
     _digest_commands(commands)
     _state_commands(commands)
+    _incident_commands(commands)
     return parser
 
 

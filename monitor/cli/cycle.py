@@ -67,12 +67,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return Daemon(Path(args.config)).run()
 
 
-def _item_json(item: Any, cls: Any) -> dict[str, Any]:
-    data = {
+def _item_json(item: Any, cls: Any, incident: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "id": item.id, "source": item.source, "title": item.title, "url": item.url,
         "published": item.published.isoformat() if item.published else None,
         "first_seen": item.first_seen.isoformat(), "guid": item.guid, "author": item.author,
-        "categories": item.categories, "version": item.version, "text": item.text,
+        "categories": item.categories, "version": item.version, "text": item.text, "incident_id": incident,
     }
     if item.points:
         data["points"] = [p.model_dump() for p in item.points]
@@ -103,6 +103,8 @@ def _filters(config: Config, regions: list[str] | None, threats: list[str] | Non
 
 
 def cmd_items(args: argparse.Namespace) -> int:
+    from monitor.store import Incidents
+
     config = load(args)
     regions, threats = _filters(config, args.region, args.threat)
     store = open_store(config)
@@ -110,12 +112,13 @@ def cmd_items(args: argparse.Namespace) -> int:
         items = store.list_items(source=args.source, since=args.since, region=regions, threat=threats,
                                  limit=args.limit)
         classes = store.classifications([i.id for i in items])
+        incidents = Incidents(store).incident_of([i.id for i in items]) if args.format == "json" else {}
     finally:
         store.close()
     for item in items:
         cls = classes.get(item.id)
         if args.format == "json":
-            emit(json.dumps(_item_json(item, cls), ensure_ascii=False))
+            emit(json.dumps(_item_json(item, cls, incidents.get(item.id)), ensure_ascii=False))
         else:
             when = (item.published or item.first_seen).strftime("%Y-%m-%d %H:%M")
             tags = ""

@@ -17,7 +17,7 @@ from monitor.config.alerting import (
 from monitor.config.base import Duration, RelPath, Strict
 from monitor.config.delivery import EmailTarget, FileTarget, SmtpConfig, Target, WebhookTarget
 from monitor.config.loading import format_path, interpolate, load_config, parse_config
-from monitor.config.model import Config, DedupConfig, ServerConfig, WorkersConfig
+from monitor.config.model import BreakingConfig, Config, DedupConfig, IncidentsConfig, ServerConfig, WorkersConfig
 from monitor.config.sources import (
     OFFICIAL_KINDS,
     AnySource,
@@ -36,10 +36,11 @@ from monitor.config.sources import (
 from monitor.config.travel import MAX_SITE_RADIUS_KM, LatLon, LegSpec, SiteSpec, TravelConfig, TripSpec, leg_window
 
 __all__ = [
-    "MAX_SITE_RADIUS_KM", "OFFICIAL_KINDS", "AlertRule", "AnySource", "CanadaSource", "CapSource", "ClockTime",
-    "Config", "CronSchedule", "DedupConfig", "Duration", "EmailTarget", "EverySchedule", "FcdoSource", "FeedSource",
-    "FileTarget", "FilesSource", "GdacsSource", "LatLon", "LegSpec", "MatchSpec", "OfficialPreset", "OfficialSource",
-    "QuietHours", "RelPath", "Schedule", "ServerConfig", "SiteSpec", "SmartravellerSource", "SmtpConfig", "Source",
-    "Strict", "Target", "TimeZone", "TravelConfig", "TripSpec", "UsStateDeptSource", "WebhookTarget",
-    "WorkersConfig", "format_path", "interpolate", "leg_window", "load_config", "parse_config",
+    "MAX_SITE_RADIUS_KM", "OFFICIAL_KINDS", "AlertRule", "AnySource", "BreakingConfig", "CanadaSource", "CapSource",
+    "ClockTime", "Config", "CronSchedule", "DedupConfig", "Duration", "EmailTarget", "EverySchedule", "FcdoSource",
+    "FeedSource", "FileTarget", "FilesSource", "GdacsSource", "IncidentsConfig", "LatLon", "LegSpec", "MatchSpec",
+    "OfficialPreset", "OfficialSource", "QuietHours", "RelPath", "Schedule", "ServerConfig", "SiteSpec",
+    "SmartravellerSource", "SmtpConfig", "Source", "Strict", "Target", "TimeZone", "TravelConfig", "TripSpec",
+    "UsStateDeptSource", "WebhookTarget", "WorkersConfig", "format_path", "interpolate", "leg_window",
+    "load_config", "parse_config",
 ]

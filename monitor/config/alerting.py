@@ -29,6 +29,8 @@ class MatchSpec(Strict):
     # Official items (monitor/official/changes.py): level changes, or with `any` every official item.
     advisory_change: list[Literal["raised", "lowered", "parts", "any"]] = Field(default_factory=list)
     min_level: int | None = Field(default=None, ge=1, le=4)
+    # Incidents (monitor/incidents/): true, only items of a breaking incident; false, only others.
+    breaking: bool | None = None
     any: list[MatchSpec] | None = None
     all: list[MatchSpec] | None = None
     not_: MatchSpec | None = Field(default=None, alias="not")

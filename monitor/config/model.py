@@ -29,6 +29,27 @@ class DedupConfig(Strict):
     shingle_words: int = Field(default=4, ge=1, le=10)
 
 
+class BreakingConfig(Strict):
+    """An incident is ``breaking`` when this many distinct sources reported it within ``within``."""
+
+    sources: int = Field(default=3, ge=2)
+    within: Duration = timedelta(hours=1)
+
+
+class IncidentsConfig(Strict):
+    """Grouping items into incidents (monitor/incidents/): two reports are one event when they share
+    a place and a threat, their event sentences reach ``similarity``, and they are at most
+    ``window`` apart (publication times)."""
+
+    enabled: bool = True
+    window: Duration = timedelta(hours=72)
+    similarity: float = Field(default=0.27, gt=0, le=1)
+    # An update is sent when casualties rise by at least this many (and this share of the last figure).
+    casualties_step: int = Field(default=1, ge=1)
+    casualties_ratio: float = Field(default=0.2, ge=0)
+    breaking: BreakingConfig = Field(default_factory=BreakingConfig)
+
+
 class WorkersConfig(Strict):
     """Several daemons on one PostgreSQL database: how long a claim on a source poll or a digest
     send lasts without renewal (a dead worker's work is taken over that long after it stops)."""
@@ -52,6 +73,7 @@ class Config(Strict):
     server: ServerConfig | None = None
     templates: RelPath | None = None
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     sites: list[SiteSpec] = Field(default_factory=list)
     travel: TravelConfig | None = None

@@ -150,6 +150,19 @@ def _official_view(item: Item) -> dict[str, Any] | None:
     return view
 
 
+def _incident_view(entry: DigestEntry) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The incident an entry stands for, for templates and for the JSON payload (empty: none)."""
+    note = entry.incident
+    if note is None:
+        return None, {}
+    view = {"id": note.id, "is_update": note.update, "line": clean_text(one_line(note.line)),
+            "sources": note.source_count, "source_names": [clean_text(s) for s in note.sources],
+            "reports": len(note.items)}
+    return view, {"incident_id": note.id, "update": note.update, "changed": note.changed,
+                  "update_line": note.line, "reported_by": note.source_count, "sources": note.sources,
+                  "revision": note.revision}
+
+
 def entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     item, cls = entry.item, entry.classification
     snip = snippet(entry)
@@ -159,7 +172,7 @@ def entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     threats = sorted(cls.threats, key=lambda t: (t.type not in entry.matched_threats, -t.score, t.type))
     severity = cls.severity.value
     official = _official_view(item)
-    extra_payload: dict[str, Any] = {}
+    incident, extra_payload = _incident_view(entry)
     if official is not None:
         extra_payload["advisory"] = {k: official[k] for k in ("issuer", "level", "label", "parts")}
         if item.extra.advisory_change is not None:
@@ -167,6 +180,7 @@ def entry_view(entry: DigestEntry, alert: str, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "id": item.id,
         "official": official,
+        "incident": incident,
         "title": clean_text(one_line(item.title)).strip() or "(untitled)",
         "url": safe_url(item.url),
         "source": clean_text(item.source),

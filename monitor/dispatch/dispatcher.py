@@ -24,7 +24,7 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -34,11 +34,12 @@ from monitor.config import AlertRule, Config, OfficialSource
 from monitor.deliver import DigestClaims, DigestOutcome, Lanes, Target, target_key, target_label
 from monitor.digest import is_due, quiet_until, render
 from monitor.dispatch.checks import HeldAlerts, check_templates, template_errors
+from monitor.dispatch.incidents import collapse
 from monitor.dispatch.retry import RetryPlan, plan_retry
 from monitor.dispatch.travel import Travel
 from monitor.errors import MonitorError, TemplateError, UsageError
-from monitor.models import Classification, Digest, DigestEntry, Item, RenderedDigest, Severity
-from monitor.store import AdvisoryLevels, DeliveryRecord, DigestRecord, Outbox, Store
+from monitor.models import Classification, Digest, DigestEntry, IncidentNote, Item, RenderedDigest, Severity
+from monitor.store import AdvisoryLevels, DeliveryRecord, DigestRecord, Incidents, Outbox, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Selection:
     carried: int = 0
     held: int = 0
     held_until: datetime | None = None
+    # Shown item id -> the incident its entry stands for (monitor/dispatch/incidents.py).
+    notes: dict[str, IncidentNote] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,6 +85,7 @@ class Dispatcher:
                  rng: random.Random | None = None, claims: DigestClaims | None = None) -> None:
         self.store = store
         self.outbox = Outbox(store)
+        self.incidents = Incidents(store)
         self.clock = clock
         # Without an engine (tests, tools) region ids are taken as written and the shipped threat types hold.
         resolver = engine.gazetteer if engine is not None else None
@@ -116,12 +120,14 @@ class Dispatcher:
         since = None if ignore_age or not ages or None in ages else now - max(a for a in ages if a is not None)
         rows = self.outbox.classified_facts(since, with_text=self.matcher.needs_text, after=after)
         official = self._official_facts(since, None if after is None else [r.id for r in rows])
+        breaking = self.incidents.breaking_items([r.id for r in rows]) if self.matcher.needs_breaking else set()
         facts = []
         for r in rows:
             level, change = official.get(r.id, (None, None))
             facts.append(ItemFacts(r.id, r.source, self._with_ancestors(r.regions), r.threats,
                                    Severity.parse(r.severity).rank, r.published or r.first_seen, r.text,
-                                   level=level, advisory_change=change, seen=r.first_seen))
+                                   level=level, advisory_change=change, seen=r.first_seen,
+                                   breaking=r.id in breaking))
         return self.travel.locate(facts)
 
     def _official_facts(self, since: datetime | None,
@@ -194,6 +200,12 @@ class Dispatcher:
         for item_id in claimed:  # claimed by another worker since it was matched: no longer waiting
             kept.pop(item_id, None)
         waiting = sorted((m for m in matches if m.item_id not in claimed), key=lambda m: (m.dated, m.item_id))
+        # One entry per incident to tell; reports of an incident the alert already has, or that is
+        # muted or closed, leave the waiting set (they tell nothing new).
+        collapsed = collapse(alert.name, waiting, self.incidents, self.outbox, now)
+        for item_id in collapsed.quiet:
+            kept.pop(item_id, None)
+        waiting = collapsed.matches
         if not waiting:
             return None
         quiet_end = quiet_until(alert.quiet_hours, now)
@@ -210,7 +222,7 @@ class Dispatcher:
             return None
         chosen = waiting[:alert.max_items]
         return Selection(alert, chosen, carried=len(waiting) - len(chosen), held=held,
-                         held_until=quiet_end if held else None)
+                         held_until=quiet_end if held else None, notes=collapsed.notes)
 
     # -- building ------------------------------------------------------------------------------
     def build(self, selection: Selection, now: datetime) -> tuple[Digest, RenderedDigest]:
@@ -220,7 +232,8 @@ class Dispatcher:
         classes = self.store.classifications(ids)
         entries = [DigestEntry(item=items[m.item_id], classification=classes[m.item_id],
                                matched_regions=list(m.regions), matched_threats=list(m.threats),
-                               matched_keywords=list(m.keywords), why=m.why)
+                               matched_keywords=list(m.keywords), why=m.why,
+                               incident=selection.notes.get(m.item_id))
                    for m in selection.matches if m.item_id in items and m.item_id in classes]
         digest = Digest(id=new_digest_id(now), alert=selection.alert.name, created_at=now,
                         timezone=selection.alert.timezone, entries=entries)
@@ -234,7 +247,9 @@ class Dispatcher:
             deliveries=[DeliveryRecord(digest.id, target_key(t), t.kind, target_label(t),
                                        next_attempt=digest.created_at)
                         for t in _unique_targets(selection.alert)],
-            item_ids=[e.item.id for e in digest.entries])
+            item_ids=list(dict.fromkeys(i for e in digest.entries
+                                        for i in (e.item.id, *(e.incident.items if e.incident else ())))),
+            incident_sends=[(e.incident.id, e.incident.revision) for e in digest.entries if e.incident])
         return record if self.outbox.claim_digest(record) else None
 
     # -- one pass ------------------------------------------------------------------------------
@@ -293,7 +308,8 @@ class Dispatcher:
                     self._waiting[alert.name].pop(item_id, None)
                 continue
             for entry in digest.entries:
-                self._waiting[alert.name].pop(entry.item.id, None)
+                for item_id in (entry.item.id, *(entry.incident.items if entry.incident else ())):
+                    self._waiting[alert.name].pop(item_id, None)
             reason = "first digest" if alert.name not in last else "new items"
             log.info("alert %s: digest %s claims %d items (%s)", alert.name, digest.id, len(digest.entries), reason)
             outcome = DigestOutcome(alert.name, digest.id, len(digest.entries), selection.carried)

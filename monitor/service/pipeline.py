@@ -22,13 +22,14 @@ from monitor.config import AnySource, Config
 from monitor.deliver import DigestClaims, DigestOutcome
 from monitor.dispatch import Dispatcher
 from monitor.errors import SourceError, StoreError
-from monitor.models import Classification, PollResult, RawEntry
+from monitor.incidents import Grouper
+from monitor.models import Classification, Item, PollResult, RawEntry
 from monitor.service.classifying import Classifier
 from monitor.sources.cadence import next_poll
 from monitor.sources.extract import Boilerplate, load_boilerplate
 from monitor.sources.ingest import PollCounts, StoredIndex, index_keys, plan_poll
 from monitor.sources.parsepool import ParsePool, cpu_workers
-from monitor.store import SourceState, Store
+from monitor.store import Incidents, SourceState, Store
 from monitor.support.redact import redact_text
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Pipeline:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-store")
         self._parse_pool: ParsePool | None = None
         self._classifier: Classifier | None = None
+        self._grouper: Grouper | None = None
 
     async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking store/CPU work on the pipeline's single worker thread."""
@@ -326,6 +328,7 @@ class Pipeline:
             if not pending:
                 break
             results = []
+            grouping: list[tuple[Item, Classification]] = []
             for item in pending:
                 found = classifier.classify(item)
                 if found is None:
@@ -338,8 +341,17 @@ class Pipeline:
 
                     cls = apply_official(cls, item.extra.advisory)
                 results.append((cls, indexed_regions(cls, engine.ancestors)))
+                grouping.append((item, cls))
             total += self.store.save_classifications(results, only_pending=True)
+            # Right after saving, on the same thread: grouping is its own serialised transaction, so
+            # workers classifying at once take turns here (monitor/store/incidents.py).
+            self.grouper().group(grouping)
         return total
+
+    def grouper(self) -> Grouper:
+        if self._grouper is None:
+            self._grouper = Grouper(Incidents(self.store), self.config.incidents, clock=self.clock)
+        return self._grouper
 
     # -- one cycle -----------------------------------------------------------------------------
     def dispatcher(self) -> Dispatcher:

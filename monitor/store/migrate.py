@@ -34,6 +34,9 @@ from monitor.store.translate import translated
 log = logging.getLogger(__name__)
 
 BASELINE = "0001"
+# Tables that migrations after the baseline create (0002 workers and leases, 0005 incidents).
+LATER_TABLES = ("workers", "leases", "incidents", "incident_reports", "incident_keys", "incident_events",
+                "incident_sends")
 # Any fixed number: the key of the advisory lock every worker takes to migrate.
 PG_MIGRATION_LOCK = 0x61647631  # "adv1"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -149,7 +152,7 @@ def _add_columns(conn: Connection) -> None:
     for index in (*t.items.indexes, *t.classifications.indexes):
         index.create(conn, checkfirst=True)
     # Tables every release before migrations had may still be missing from very old files.
-    baseline_tables = [tb for name, tb in t.metadata.tables.items() if name not in ("workers", "leases")]
+    baseline_tables = [tb for name, tb in t.metadata.tables.items() if name not in LATER_TABLES]
     t.metadata.create_all(conn, tables=baseline_tables)
 
 

@@ -66,6 +66,8 @@ class DigestRecord:
     rendered: dict[str, Any]
     deliveries: list[DeliveryRecord] = field(default_factory=list)
     item_ids: list[str] = field(default_factory=list)
+    # (incident id, revision) pairs the digest tells the alert about (monitor/dispatch/incidents.py).
+    incident_sends: list[tuple[str, int]] = field(default_factory=list)
 
 
 @translates_errors
@@ -155,7 +157,7 @@ class Outbox:
                     taken = any(conn.execute(select(t.digest_items.c.item_id).where(
                         t.digest_items.c.alert == record.alert, t.digest_items.c.item_id.in_(chunk))).first()
                         for chunk in _chunks(list(record.item_ids), 500))
-                    if taken:
+                    if taken or _told(conn, record):
                         log.info("digest %s of alert %s lost a race for its items; not written",
                                  record.id, record.alert)
                         return False
@@ -166,10 +168,25 @@ class Outbox:
                         {"digest_id": record.id, "alert": record.alert, "item_id": item_id, "position": i}
                         for i, item_id in enumerate(record.item_ids)])
                     conn.execute(insert(t.deliveries), [_delivery_row(d) for d in record.deliveries])
+                    if record.incident_sends:
+                        conn.execute(insert(t.incident_sends), [
+                            {"alert": record.alert, "incident_id": i, "revision": r, "digest_id": record.id}
+                            for i, r in record.incident_sends])
             except IntegrityError:
                 log.warning("digest %s of alert %s lost a race for its items; not written", record.id, record.alert)
                 return False
         return True
+
+    def told(self, alert: str, incident_ids: Sequence[str]) -> dict[str, int]:
+        """incident id -> the highest revision of it the alert was sent."""
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(incident_ids), 500):
+                rows = conn.execute(select(t.incident_sends.c.incident_id, func.max(t.incident_sends.c.revision))
+                                    .where(t.incident_sends.c.alert == alert, t.incident_sends.c.incident_id.in_(chunk))
+                                    .group_by(t.incident_sends.c.incident_id))
+                found.update({r[0]: int(r[1]) for r in rows})
+        return found
 
     def due_deliveries(self, now: datetime | None) -> list[DeliveryRecord]:
         """Pending deliveries due at ``now`` (all pending ones when ``now`` is None), oldest digest first."""
@@ -296,3 +313,9 @@ def _digest(row: Any) -> DigestRecord:
                         item_count=row["item_count"], carried=row["carried"], subject=row["subject"],
                         rendered=row["rendered"])
 
+
+def _told(conn: Connection, record: DigestRecord) -> bool:
+    """Whether the alert was already sent one of the record's (incident, revision) pairs."""
+    return any(conn.execute(select(t.incident_sends.c.revision).where(
+        t.incident_sends.c.alert == record.alert, t.incident_sends.c.incident_id == incident,
+        t.incident_sends.c.revision == revision)).first() for incident, revision in record.incident_sends)

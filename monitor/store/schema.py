@@ -263,3 +263,81 @@ leases = Table(
     Column("taken_at", UTCDateTime, nullable=False),
     Index("ix_leases_owner", "owner"),
 )
+
+# ---------------------------------------------------------------------------------------------
+# Incidents (monitor/incidents/): items grouped into one event each. Items keep their ids and
+# classifications; these tables only say which incident each grouped item belongs to, and what
+# happened to the incident (its timeline, and who muted, acknowledged, closed, merged or split it).
+
+incidents = Table(
+    "incidents", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),  # open | muted | closed | merged
+    Column("title", Text, nullable=False),
+    Column("title_item", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("countries", JSON, nullable=False),
+    Column("regions", JSON, nullable=False),
+    Column("threats", JSON, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("source_count", Integer, nullable=False),
+    Column("casualties", Integer),
+    Column("breaking", Boolean, nullable=False, default=False),
+    # Escalations so far (0: as first reported); digests send one update per revision.
+    Column("revision", Integer, nullable=False, default=0),
+    Column("merged_into", String(32)),
+    Column("muted_until", UTCDateTime),
+    Column("muted_alert", String(200)),
+    # A mute "unless escalated": the revision it was muted at; a later escalation passes (NULL: none does).
+    Column("muted_revision", Integer),
+    Column("acknowledged", Boolean, nullable=False, default=False),
+    Column("changed_by", Text),
+    Column("changed_at", UTCDateTime),
+    Index("ix_incidents_state_last", "state", "last_seen"),
+)
+
+incident_reports = Table(
+    "incident_reports", metadata,
+    Column("item_id", String(64), ForeignKey("items.id"), primary_key=True),
+    Column("incident_id", String(32), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # The report's grouping signature (places, threats, features, figures: monitor/incidents/).
+    Column("data", JSON, nullable=False),
+    Index("ix_incident_reports_incident", "incident_id"),
+)
+
+# A grouped report's lookup keys (country|threat), so candidates are an index range on (key, at)
+# whatever the number of stored incidents.
+incident_keys = Table(
+    "incident_keys", metadata,
+    Column("key", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Index("ix_incident_keys_key_at", "key", "at"),
+    Index("ix_incident_keys_item", "item_id"),
+)
+
+incident_events = Table(
+    "incident_events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # created | joined | escalated | breaking | mute | unmute | ack | close | merge | split
+    Column("kind", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_incident_events_incident", "incident_id", "seq"),
+)
+
+# What each alert has told about each incident: one row per (alert, incident, revision), written
+# with the digest that told it, so an incident's first report and each of its updates reach an alert
+# once (revision 0: the incident as first sent; n: its n-th escalation).
+incident_sends = Table(
+    "incident_sends", metadata,
+    Column("alert", String(200), primary_key=True),
+    Column("incident_id", String(32), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("digest_id", String(64), nullable=False),
+)

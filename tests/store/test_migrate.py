@@ -18,10 +18,10 @@ from monitor.models import Classification, Item, Severity
 from monitor.store import DeliveryRecord, DigestRecord, Outbox, PollWrite, Store, StoredEntry, migrate
 from monitor.store import schema as t
 from monitor.store.dialects import make_engine
-from monitor.store.migrate import BASELINE, current, head
+from monitor.store.migrate import BASELINE, LATER_TABLES, current, head
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PREVIOUS_TABLES = [tb for name, tb in t.metadata.tables.items() if name not in ("workers", "leases")]
+PREVIOUS_TABLES = [tb for name, tb in t.metadata.tables.items() if name not in LATER_TABLES]
 COLUMNS_ADDED_SINCE = [("deliveries", "recipients")]  # by migration 0003
 
 
@@ -52,7 +52,7 @@ def test_a_database_of_the_previous_release_is_upgraded_in_place(database_url: s
     _previous_release(database_url)
     store = Store.open(database_url)
     assert current(store.engine) == head() != BASELINE
-    assert {"workers", "leases"} <= set(inspect(store.engine).get_table_names())
+    assert set(LATER_TABLES) <= set(inspect(store.engine).get_table_names())
     assert [i.id for i in store.list_items()] == ["a"]
     assert store.unclassified("v1") == [] and store.classification_mark() == 1
     outbox = Outbox(store)
@@ -124,3 +124,22 @@ def test_an_unreachable_database_is_a_one_line_error(tmp_path: Path, capsys: pyt
     assert first.startswith("advisory-monitor status: error: cannot open database "
                             "postgresql://monitor:***@127.0.0.1:1/monitor: connection failed")
     assert "s3cret" not in err and hint.startswith("  hint:")
+
+
+def test_incidents_start_empty_after_the_upgrade_and_group_new_items(database_url: str) -> None:
+    from monitor.config import IncidentsConfig
+    from monitor.incidents import Grouper
+    from monitor.models import RegionHit, ThreatHit
+    from monitor.store import Incidents
+
+    _previous_release(database_url)
+    store = Store.open(database_url)
+    incidents = Incidents(store)
+    assert incidents.listing() == [] and incidents.incident_of(["a"]) == {}
+    item = store.list_items()[0]
+    cls = Classification(item_id="a", title=item.title, source="news", countries=["AZ"], severity=Severity.high,
+                         regions=[RegionHit(id="baku-az", name="Baku", kind="city", country="AZ", role="primary")],
+                         threats=[ThreatHit(type="terrorism")], rules_version="v1")
+    assert Grouper(incidents, IncidentsConfig()).group([(item, cls)]).created == 1
+    assert list(incidents.incident_of(["a"])) == ["a"]
+    store.close()
