@@ -37,6 +37,7 @@ _SCOPE_ENDS = frozenset("but whether if that which who whom where when while aft
 _CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
 _NEGATION_WORDS = 4
 NEGATION_REACH = 48  # characters
+YEAR_REACH = 20  # characters from a year's end to the word it names
 # (the scan form has a space between any two words, so these need no look-behind)
 _NEGATOR = re.compile(r" (?:n(?:o|ot|ever|or|on)|without|t)(?= )")
 _YEAR = re.compile(r" (?:19|20)[0-9][0-9] ")
@@ -92,7 +93,7 @@ def dated_before(reading: Reading, s: int) -> bool:
     """Whether the word at ``s`` follows a year that names a past event ("the 2011 uprising")."""
     years = reading.years
     i = bisect_right(years, s) - 1
-    if i < 0 or years[i] < s - 20:
+    if i < 0 or years[i] < s - YEAR_REACH:
         return False
     return _YEAR_BEFORE.search(reading.scan, s - 30 if s > 30 else 0, s) is not None
 
