@@ -34,7 +34,7 @@ from monitor.classify.mentions import Mention
 from monitor.classify.places import PlaceReader
 from monitor.classify.reading import Reading, read_text
 from monitor.classify.severity import decide_severity
-from monitor.classify.threatscore import ThreatFound, score_threats
+from monitor.classify.threatscore import KeptTallies, ThreatFound, score_threats
 from monitor.errors import RuleError
 from monitor.models import Classification
 
@@ -70,7 +70,8 @@ class Engine:
         """``classify`` as plain data (the shape of Classification), for callers that only serialise."""
         compiled = self.compiled
         reading = read_text(compiled, title, text)
-        found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
+        kept = KeptTallies()
+        found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading, kept)
         mentions = self._places.read(reading, threat_sents)
         regions, countries = self._places.score(reading, mentions)
         elsewhere = _elsewhere_sentences(reading, mentions, set(countries))
@@ -80,7 +81,8 @@ class Engine:
             for si in elsewhere:
                 reading.sent_factor[si] = 0.0
             if elsewhere & threat_sents:
-                found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
+                found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading, kept,
+                                                    elsewhere)
         _add_threat_regions(found, mentions)
         threats = [hit for hit, _sents in found]
         local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}

@@ -170,7 +170,8 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
     full, starts = reading.full, reading.starts
     sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
     # An issuer's name holds words that would mark part of a country ("Department of Foreign Affairs").
-    issuers = [(s, e) for s, e, kind, _v in reading.cues if kind == CUE_ISSUER]
+    # (listed only once a partial marker needs them: most texts have none)
+    issuers: list[tuple[int, int]] | None = None
     for s, e, kind, value in reading.cues:
         si = bisect_right(starts, s) - 1
         if kind == CUE_MODIFIER:
@@ -181,7 +182,9 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
             # stated without a full stop goes on in the next line's risk list.
             if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
                 level_sents.add(si + 1)
-        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e) and not any(
-                i0 <= s and e <= i1 for i0, i1 in issuers):
+        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e):
             # (not "Central" in "Central African Republic", "Northern" in "Northern Ireland")
-            partial_sents.add(si)
+            if issuers is None:
+                issuers = [(s0, e0) for s0, e0, k, _v in reading.cues if k == CUE_ISSUER]
+            if not any(i0 <= s and e <= i1 for i0, i1 in issuers):
+                partial_sents.add(si)

@@ -73,21 +73,37 @@ class _Context:
         self.caused: AbstractSet[int] = _NOWHERE
 
 
-def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: Reading
+class KeptTallies:
+    """One text's tallies before effects, kept by ``score_threats`` for scoring the text again once
+    some of its sentences lost their weight: only the types with words there can change."""
+
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first: dict[int, _Tally] = {}
+
+
+def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: Reading,
+                  kept: KeptTallies | None = None, changed: AbstractSet[int] = _NOWHERE
                   ) -> tuple[list[ThreatFound], set[int]]:
     """The threats that reach their type's threshold, highest score first, and every sentence
-    that names one of them."""
+    that names one of them. Given ``kept`` by an earlier call on ``reading`` and the sentences
+    ``changed`` since (their factor set to 0), a type with no counted or combo word there keeps its
+    tally: those sentences are all it could read differently (an act there no longer blocks, and
+    only blocks words there)."""
     ctx = _Context(reading, scoring)
     terms = reading.terms
     acts: dict[int, set[int]] = {}  # per type yielded to, found on first need
-    blocked: dict[int, AbstractSet[int]] = {}
+    old = kept.first if kept is not None and changed else {}
     tallies: dict[int, _Tally] = {}
     for t, hits in terms.items():
-        ttype = types[t]
-        # (only a type yielded to that has hits of its own in this text can block anything)
-        yields = [y for y in ttype.yield_to if y in terms] if ttype.yield_to else None
-        ctx.blocked = blocked[t] = _blocked(yields, acts, types, reading) if yields else _NOWHERE
-        tallies[t] = _score_type(ttype, hits, ctx)
+        tally = old.get(t)
+        if tally is None or not tally.sents.isdisjoint(changed) or not changed.isdisjoint(tally.seen):
+            ctx.blocked = _blocked(types[t], acts, types, reading)
+            tally = _score_type(types[t], hits, ctx)
+        tallies[t] = tally
+    if kept is not None:
+        kept.first = dict(tallies)
     reported = {t for t, tally in tallies.items() if _reports(types[t], tally)}
     for t in list(tallies):
         ttype = types[t]
@@ -99,21 +115,26 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
         # Scoring again changes nothing unless an effect term counted, or combo words were seen
         # near the cause (an effect term that did not count is skipped either way).
         if tally.effects or (ttype.effect_combos and not caused.isdisjoint(tally.seen)):
-            ctx.blocked = blocked[t]
+            ctx.blocked = _blocked(ttype, acts, types, reading)
             ctx.caused = caused
             tallies[t] = _score_type(ttype, terms[t], ctx)
             ctx.caused = _NOWHERE
     return _found(types, tallies, reading.full)
 
 
-def _blocked(yields: list[int], acts: dict[int, set[int]], types: list[ThreatType], reading: Reading
-             ) -> set[int]:
-    """The sentences where one of the types in ``yields`` names its act (``acts`` caches them)."""
+def _blocked(ttype: ThreatType, acts: dict[int, set[int]], types: list[ThreatType], reading: Reading
+             ) -> AbstractSet[int]:
+    """The sentences where a type ``ttype`` yields to names its act (``acts`` caches them per type)."""
+    if not ttype.yield_to:
+        return _NOWHERE
     out: set[int] = set()
-    for y in yields:
-        if y not in acts:
-            acts[y] = _act_sentences(types[y], reading.terms[y], reading)
-        out |= acts[y]
+    terms = reading.terms
+    for y in ttype.yield_to:
+        # (only a type yielded to that has hits of its own in this text can block anything)
+        if y in terms:
+            if y not in acts:
+                acts[y] = _act_sentences(types[y], terms[y], reading)
+            out |= acts[y]
     return out
 
 
