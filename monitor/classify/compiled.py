@@ -73,6 +73,7 @@ class CompiledRules:
     # Regex matched right before a place name (on the scan form): the place is named in passing.
     passing_pattern: str = r"$^"
     passing_last: frozenset[str] = frozenset()
+    passing_tails: frozenset[str] = frozenset()  # their last two words (or the one word)
     # The countries each advisory issuer's name may stand for ("FCDO": GB; "Department of Foreign
     # Affairs and Trade": AU or IE, whichever the text names).
     issuers: list[frozenset[str]] = field(default_factory=list)
@@ -248,6 +249,7 @@ def _add_context(compiled: CompiledRules, sources: RuleSources) -> None:
     passing = _words(sources, "passing_before")
     compiled.passing_pattern = _passing_pattern(passing)
     compiled.passing_last = frozenset(p.split()[-1] for p in passing if p.split())
+    compiled.passing_tails = frozenset(" ".join(p.split()[-2:]) for p in passing if p.split())
 
 
 def default_cache_dir() -> Path:

@@ -72,8 +72,10 @@ class PlaceReader:
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
         self._passing = re.compile(compiled.passing_pattern)
-        # The last words of those phrases: only after one of them is the pattern worth trying.
+        # The last words of those phrases, and their last two: only after one of them is the pattern
+        # worth trying (most names follow "in", "of" or "from", few follow "talks in").
         self._passing_last = compiled.passing_last
+        self._passing_tails = compiled.passing_tails
         self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
@@ -218,8 +220,8 @@ class PlaceReader:
         is the word before it, ending at ``j``; ``k`` is the space before that word."""
         c = self.compiled
         s, e = m.start, m.end
-        if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
-                and (found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
+        if self._passing_before(scan, prev, k) and (
+                found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
             # "beat Lebanon": named in passing, like the people of a place. (A neighbour named for
             # the border it shares locates what is said in the text's own country.)
@@ -261,6 +263,23 @@ class PlaceReader:
             b = e + 1 if full[e:e + 1] == "." and full[e - 2:e - 1] == "." else e
             m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
+
+    def _passing_before(self, scan: str, prev: str, k: int) -> bool:
+        """Whether the last words of a phrase that names a place in passing stand before it (``prev``,
+        after the space at ``k``, or the word before "the"): only then can the pattern match."""
+        if prev in self._passing_last and self._ends_phrase(scan, prev, k):
+            return True
+        if prev != "the" or k <= 0:
+            return False
+        k2 = scan.rfind(" ", 0, k)
+        word = scan[k2 + 1:k]
+        return word in self._passing_last and self._ends_phrase(scan, word, k2)
+
+    def _ends_phrase(self, scan: str, word: str, k: int) -> bool:
+        """Whether ``word`` (after the space at ``k``) is a passing phrase's last word, and the word
+        before it the phrase's word before that (the pattern wants both, one space apart)."""
+        tails = self._passing_tails
+        return word in tails or (k > 0 and f"{scan[scan.rfind(' ', 0, k) + 1:k]} {word}" in tails)
 
     def _elsewhere(self, region: Region, flags: int, weight: dict[str, float]) -> bool:
         """Whether an unsupported small place, kept for its preposition, is named in passing: another
