@@ -122,7 +122,7 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
         # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
         if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
             continue
-        if full[m.end:m.end + 7].lower() in (" border", " fronti"):
+        if full[m.end + 1:m.end + 2] in "bBfF" and full[m.end:m.end + 7].lower() in (" border", " fronti"):
             continue
         owner = region.id if region.kind == "country" else region.country
         if owner is None:

@@ -34,8 +34,7 @@ def mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
             line_end = full.find("\n", m.start)
             if line_end < 0:
                 line_end = len(full)
-            line = full[line_start:line_end]
-            byline = len(line) <= _BYLINE_MAX and _DATE.search(line) is not None
+            byline = line_end - line_start <= _BYLINE_MAX and _DATE.search(full[line_start:line_end]) is not None
             dateline_end = -1
             if full[line_start:line_start + 1].isupper():
                 d = _DATELINE.match(full, line_start, line_end)
@@ -78,26 +77,26 @@ class PlaceTally:
         weight = m.weight
         if m.actor and not m.people:
             self.acting[region.id] += 1
-        self._count(region.id, weight, located, m.in_title, ev)
+        # The region, then the country (or the countries, sharing the weight) it lies in.
+        shares: tuple[tuple[str, float], ...]
         if region.kind == "country":
-            return
-        if region.country:
-            self._count(region.country, weight, located, m.in_title, ev)
-            return
-        owners = [p for p in region.parents if p in known and known[p].kind == "country"]
-        for owner in owners:
-            self._count(owner, weight / len(owners), located, m.in_title, ev)
-
-    def _count(self, rid: str, share: float, located: bool, in_title: bool, ev: Span) -> None:
-        self.score[rid] += share
-        if located:
-            self.geo[rid] += share
-            self.named[rid] += 1
-            if in_title:
-                self.in_title[rid] = True
-        evidence = self.evidence[rid]
-        if len(evidence) < MAX_EVIDENCE:
-            evidence.append(ev)
+            shares = ((region.id, weight),)
+        elif region.country:
+            shares = ((region.id, weight), (region.country, weight))
+        else:
+            owners = [p for p in region.parents if p in known and known[p].kind == "country"]
+            shares = ((region.id, weight), *((owner, weight / len(owners)) for owner in owners))
+        score, geo, evidence = self.score, self.geo, self.evidence
+        for rid, share in shares:
+            score[rid] += share
+            if located:
+                geo[rid] += share
+                self.named[rid] += 1
+                if m.in_title:
+                    self.in_title[rid] = True
+            spans = evidence[rid]
+            if len(spans) < MAX_EVIDENCE:
+                spans.append(ev)
 
 
 class Mention:

@@ -99,7 +99,7 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
     for t, hits in terms.items():
         tally = old.get(t)
         if tally is None or not tally.sents.isdisjoint(changed) or not changed.isdisjoint(tally.seen):
-            ctx.blocked = _blocked(types[t], acts, types, reading)
+            ctx.blocked = _blocked(types[t], acts, types, reading) if types[t].yield_to else _NOWHERE
             tally = _score_type(types[t], hits, ctx)
         tallies[t] = tally
     if kept is not None:
