@@ -58,6 +58,10 @@ class _Tally:
         self.effects = False  # an effect term counted
 
 
+# The tally of a type that cannot be reported (see _may_report); never written to.
+_WEAK_ONLY = _Tally()
+
+
 class _Context:
     """What every type's tally reads besides its own hits."""
 
@@ -99,8 +103,12 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
     for t, hits in terms.items():
         tally = old.get(t)
         if tally is None or not tally.sents.isdisjoint(changed) or not changed.isdisjoint(tally.seen):
-            ctx.blocked = _blocked(types[t], acts, types, reading) if types[t].yield_to else _NOWHERE
-            tally = _score_type(types[t], hits, ctx)
+            ttype = types[t]
+            if not _may_report(ttype, hits):
+                tally = _WEAK_ONLY  # (a quarter of the hits of a text are such types': not worth a tally)
+            else:
+                ctx.blocked = _blocked(ttype, acts, types, reading) if ttype.yield_to else _NOWHERE
+                tally = _score_type(ttype, hits, ctx)
         tallies[t] = tally
     if kept is not None:
         kept.first = dict(tallies)
@@ -120,6 +128,17 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
             tallies[t] = _score_type(ttype, terms[t], ctx)
             ctx.caused = _NOWHERE
     return _found(types, tallies, reading.full)
+
+
+def _may_report(ttype: ThreatType, hits: list[TermHit]) -> bool:
+    """Whether a type could be reported: weak terms alone never are, it takes a strong term, a stated
+    risk or one term of every group of a combo."""
+    got = 0
+    for _s, _ne, w, flags, mask in hits:
+        if w >= 1.0 or flags & HIT_RISK:
+            return True
+        got |= mask
+    return bool(got) and _completes(got, ttype.combos)
 
 
 def _blocked(ttype: ThreatType, acts: dict[int, set[int]], types: list[ThreatType], reading: Reading
