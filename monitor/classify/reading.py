@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
 from monitor.classify.fold import scan_form, sentence_starts
-from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_NEGATOR, CUE_PARTIAL, NEGATORS
 
 # A threat term's match: (start, -end, weight, flags (HIT_RISK, HIT_EFFECT), combo mask); -end so that a
 # plain sort puts the longest of the matches at one start first (leftmost-longest).
@@ -29,7 +29,6 @@ MAX_EVIDENCE = 6
 
 # Negation in front of a word, within its clause: "no kidnapped tourists", "not a terror attack",
 # "non-violent", "no flights were cancelled", "no one was killed".
-_NEGATORS = frozenset("no not never nor without non t".split())
 # Words that end a negation's reach before the word ("not clear whether the attack", "did not rule
 # out terrorism", "not the first attack"): the word is then asserted, not denied.
 _SCOPE_ENDS = frozenset("but whether if that which who whom where when while after before since because only "
@@ -38,9 +37,6 @@ _CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
 _NEGATION_WORDS = 4
 NEGATION_REACH = 48  # characters
 YEAR_REACH = 20  # characters from a year's end to the word it names
-# (the scan form has a space between any two words, so these need no look-behind)
-_NEGATOR = re.compile(r" (?:n(?:o|ot|ever|or|on)|without|t)(?= )")
-_YEAR = re.compile(r" (?:19|20)[0-9][0-9] ")
 # "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
 _YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
@@ -84,7 +80,7 @@ def negated(reading: Reading, s: int) -> bool:
     for word in reversed(words[-_NEGATION_WORDS:]):
         if word in _SCOPE_ENDS:
             return False
-        if word in _NEGATORS:
+        if word in NEGATORS:
             return True
     return False
 
@@ -103,28 +99,29 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
     full = f"{title}\n\n{text}"
     scan = scan_form(full)
     tax = compiled.taxonomy
-    places, terms, cues = _matches(compiled, full, scan)
+    places, terms, cues, marks = _matches(compiled, full, scan)
     if tax.regex is not None:
         for m in tax.regex.finditer(full):
             hit = (m.start(), -m.end(), 1.0, 0, 0)
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
-    reading.negators = [m.start() + 1 for m in _NEGATOR.finditer(scan)]
-    reading.years = [m.end() - 1 for m in _YEAR.finditer(scan)]
+    _add_marks(reading, marks)
     places.sort()
     _sentence_context(reading, tax.modifier_factors)
     return reading
 
 
 def _matches(compiled: CompiledRules, full: str, scan: str
-             ) -> tuple[list[tuple[int, int, PlaceRecord]], dict[int, list[TermHit]], list[Cue]]:
-    """(place matches, term hits per threat type, cues) of one automaton pass."""
+             ) -> tuple[list[tuple[int, int, PlaceRecord]], dict[int, list[TermHit]], list[Cue], list[Cue]]:
+    """(place matches, term hits per threat type, cues, negation words and years) of one automaton
+    pass."""
     records = compiled.records
     n = len(scan)
     places: list[tuple[int, int, PlaceRecord]] = []
     terms: dict[int, list[TermHit]] = {}
     cues: list[Cue] = []
+    marks: list[Cue] = []
     # The automaton sees " " + scan + " ": a key " name " ending at `end` spans
     # scan[end - klen + 1:end - 1]; a prefix key " name" spans from the same start to the word's end.
     find = scan.find
@@ -150,8 +147,25 @@ def _matches(compiled: CompiledRules, full: str, scan: str
                     terms[threat] = [hit]
         if tcues is not None:
             for kind, value, _prefix in tcues:
-                cues.append((s, e, kind, value))
-    return places, terms, cues
+                if kind < CUE_NEGATOR:
+                    cues.append((s, e, kind, value))
+                elif s and e < n:  # (a space on either side within the scan form, not the padding)
+                    marks.append((s, e, kind, value))
+    return places, terms, cues, marks
+
+
+def _add_marks(reading: Reading, marks: list[Cue]) -> None:
+    """Where each negation word starts and each year ends (in order: the automaton reports matches
+    by their end). Two years in a row ("2011 2012") share the space between them: only the first
+    counts, as when the scan was a regex's."""
+    negators, years = reading.negators, reading.years
+    after_year = -1
+    for s, e, kind, _value in marks:
+        if kind == CUE_NEGATOR:
+            negators.append(s)
+        elif s - 1 != after_year:
+            years.append(e)
+            after_year = e
 
 
 def _in_place(places: list[tuple[int, int, PlaceRecord]], s: int, e: int) -> bool:
