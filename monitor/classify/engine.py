@@ -115,12 +115,14 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
     """Sentences whose places all lie in countries the text only mentions. A neighbour named for
     its border ("near the Peruvian border") locates nothing, and a sentence stating an advisory
     level speaks of the advisory's place."""
+    if not primary:
+        return set()
     owners: dict[int, set[str]] = {}
-    full = reading.full
+    full, level_sents = reading.full, reading.level_sents
     for m in mentions:
         region = m.region
         # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
-        if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
+        if region is None or m.actor or (m.people and not m.passing) or m.sent in level_sents:
             continue
         if full[m.end + 1:m.end + 2] in "bBfF" and full[m.end:m.end + 7].lower() in (" border", " fronti"):
             continue
@@ -128,7 +130,7 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
         if owner is None:
             continue  # a continent or a region of several countries says nothing here
         owners.setdefault(m.sent, set()).add(owner)
-    return {si for si, named in owners.items() if not named & primary} if primary else set()
+    return {si for si, named in owners.items() if not named & primary}
 
 
 def load_engine(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> Engine:

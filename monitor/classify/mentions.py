@@ -69,34 +69,35 @@ class PlaceTally:
         self.in_title: dict[str, bool] = defaultdict(bool)
         self.acting: dict[str, int] = defaultdict(int)  # named as an actor ("Tunisia's parliament")
 
-    def add(self, m: Mention, full: str, known: dict[str, Region]) -> None:
-        region = m.region
-        assert region is not None
-        ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
-        located = not (m.actor or m.people)
-        weight = m.weight
-        if m.actor and not m.people:
-            self.acting[region.id] += 1
-        # The region, then the country (or the countries, sharing the weight) it lies in.
-        shares: tuple[tuple[str, float], ...]
-        if region.kind == "country":
-            shares = ((region.id, weight),)
-        elif region.country:
-            shares = ((region.id, weight), (region.country, weight))
-        else:
-            owners = [p for p in region.parents if p in known and known[p].kind == "country"]
-            shares = ((region.id, weight), *((owner, weight / len(owners)) for owner in owners))
-        score, geo, evidence = self.score, self.geo, self.evidence
-        for rid, share in shares:
-            score[rid] += share
-            if located:
-                geo[rid] += share
-                self.named[rid] += 1
-                if m.in_title:
-                    self.in_title[rid] = True
-            spans = evidence[rid]
-            if len(spans) < MAX_EVIDENCE:
-                spans.append(ev)
+    def add_all(self, mentions: list[Mention], full: str, known: dict[str, Region]) -> None:
+        score, geo, evidence, named, in_title = self.score, self.geo, self.evidence, self.named, self.in_title
+        for m in mentions:
+            region = m.region
+            assert region is not None
+            ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
+            located = not (m.actor or m.people)
+            weight = m.weight
+            if m.actor and not m.people:
+                self.acting[region.id] += 1
+            # The region, then the country (or the countries, sharing the weight) it lies in.
+            shares: tuple[tuple[str, float], ...]
+            if region.kind == "country":
+                shares = ((region.id, weight),)
+            elif region.country:
+                shares = ((region.id, weight), (region.country, weight))
+            else:
+                owners = [p for p in region.parents if p in known and known[p].kind == "country"]
+                shares = ((region.id, weight), *((owner, weight / len(owners)) for owner in owners))
+            for rid, share in shares:
+                score[rid] += share
+                if located:
+                    geo[rid] += share
+                    named[rid] += 1
+                    if m.in_title:
+                        in_title[rid] = True
+                spans = evidence[rid]
+                if len(spans) < MAX_EVIDENCE:
+                    spans.append(ev)
 
 
 class Mention:

@@ -300,7 +300,8 @@ class PlaceReader:
         primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum and (
                               tally.named[r] > 1 or tally.in_title[r] or geo[r] >= single * top)),
                          key=lambda r: (-geo[r], -tally.score[r]))
-        issuers = self._issuers(reading)
+        # (the issuers named matter only to a second primary country, or when no place is located)
+        issuers = self._issuers(reading) if len(primary) > 1 or (not primary and top < minimum) else set()
         if issuers:
             primary = primary[:1] + [r for r in primary[1:] if r not in issuers]
         if not primary and top < minimum:
@@ -403,8 +404,7 @@ class PlaceReader:
         known = self._known
         full = reading.full
         tally = PlaceTally()
-        for m in mentions:
-            tally.add(m, full, known)
+        tally.add_all(mentions, full, known)
         score, geo, evidence = tally.score, tally.geo, tally.evidence
         country_ids = [rid for rid in score if known[rid].kind == "country"]
         top = max((geo[r] for r in country_ids), default=0.0)
