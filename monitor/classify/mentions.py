@@ -19,6 +19,8 @@ _DATELINE = re.compile(r"[A-Z][A-Z.'’ -]*[A-Z](?:, ?[A-Z][A-Za-z.'’ -]{1,30}
 _DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}\b"
                    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)", re.IGNORECASE)
 _BYLINE_MAX = 80
+# What may follow a dateline's first capital (it has two at least): most lines start "The", "A man".
+_DATELINE_SECOND = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ.'’ -")
 
 
 def mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
@@ -36,7 +38,7 @@ def mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
                 line_end = len(full)
             byline = line_end - line_start <= _BYLINE_MAX and _DATE.search(full[line_start:line_end]) is not None
             dateline_end = -1
-            if full[line_start:line_start + 1].isupper():
+            if full[line_start:line_start + 1].isupper() and full[line_start + 1:line_start + 2] in _DATELINE_SECOND:
                 d = _DATELINE.match(full, line_start, line_end)
                 if d is not None:
                     dateline_end = d.end()
