@@ -112,13 +112,13 @@ def score_threats(types: list[ThreatType], scoring: dict[str, float], reading: R
         tallies[t] = tally
     if kept is not None:
         kept.first = dict(tallies)
-    reported = {t for t, tally in tallies.items() if _reports(types[t], tally)}
-    for t in list(tallies):
+    reported = {t for t, tally in tallies.items() if tally.strong and _reports(types[t], tally)}
+    for t, tally in list(tallies.items()):
+        # (scoring again only takes away: a type that is not strong stays unreported, and no cause)
         ttype = types[t]
-        causes = ttype.effect_of & reported if ttype.effect_of else None
+        causes = ttype.effect_of & reported if tally.strong and ttype.effect_of else None
         if not causes:
             continue
-        tally = tallies[t]
         caused = {si + d for c in causes for si in tallies[c].sents for d in _EFFECT_REACH}
         # Scoring again changes nothing unless an effect term counted, or combo words were seen
         # near the cause (an effect term that did not count is skipped either way).
@@ -165,7 +165,7 @@ def _found(types: list[ThreatType], tallies: dict[int, _Tally], full: str) -> tu
     out: list[ThreatFound] = []
     threat_sents: set[int] = set()
     for t, tally in tallies.items():
-        if not _reports(types[t], tally):
+        if not tally.strong or not _reports(types[t], tally):
             continue
         tally.spans.sort()
         evidence = [{"text": full[s:e], "start": s, "end": e} for s, e in tally.spans]
