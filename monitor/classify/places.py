@@ -220,7 +220,8 @@ class PlaceReader:
         is the word before it, ending at ``j``; ``k`` is the space before that word."""
         c = self.compiled
         s, e = m.start, m.end
-        if (prev in self._passing_last or prev == "the") and self._passing_before(scan, prev, k) and (
+        if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
+                and self._passing_before(scan, prev, k) and (
                 found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
             # "beat Lebanon": named in passing, like the people of a place. (A neighbour named for
