@@ -21,7 +21,16 @@ from typing import Any
 from monitor.classify.fold import scan_form, scan_key
 from monitor.classify.gazetteer import DEMONYM, PEOPLE, Gazetteer, NameCandidate, build_gazetteer, owner_of
 from monitor.classify.rules import RuleSources, as_list, read_rule_sources, rules_version
-from monitor.classify.threats import CUE_ISSUER, Taxonomy, TermEntry, build_taxonomy
+from monitor.classify.threats import (
+    CUE_ISSUER,
+    CUE_NEGATOR,
+    CUE_YEAR,
+    NEGATORS,
+    YEARS,
+    Taxonomy,
+    TermEntry,
+    build_taxonomy,
+)
 from monitor.errors import Problem, RuleError
 from monitor.support.yamlpos import line_of
 
@@ -73,6 +82,7 @@ class CompiledRules:
     # Regex matched right before a place name (on the scan form): the place is named in passing.
     passing_pattern: str = r"$^"
     passing_last: frozenset[str] = frozenset()
+    passing_tails: frozenset[str] = frozenset()  # their last two words (or the one word)
     # The countries each advisory issuer's name may stand for ("FCDO": GB; "Department of Foreign
     # Affairs and Trade": AU or IE, whichever the text names).
     issuers: list[frozenset[str]] = field(default_factory=list)
@@ -210,6 +220,9 @@ def compile_rules(sources: RuleSources) -> tuple[CompiledRules | None, list[Prob
     problems += iproblems
     for i, (phrase, _codes) in enumerate(issuers):
         slots.setdefault(scan_key(phrase), ([], [], []))[2].append((CUE_ISSUER, i, False))
+    for kind, words in ((CUE_NEGATOR, sorted(NEGATORS)), (CUE_YEAR, YEARS)):
+        for word in words:
+            slots.setdefault(scan_key(word), ([], [], []))[2].append((kind, 0, False))
     automaton = ahocorasick.Automaton()
     records: list[Record] = []
     for akey, (place, terms, cues) in slots.items():
@@ -248,6 +261,7 @@ def _add_context(compiled: CompiledRules, sources: RuleSources) -> None:
     passing = _words(sources, "passing_before")
     compiled.passing_pattern = _passing_pattern(passing)
     compiled.passing_last = frozenset(p.split()[-1] for p in passing if p.split())
+    compiled.passing_tails = frozenset(" ".join(p.split()[-2:]) for p in passing if p.split())
 
 
 def default_cache_dir() -> Path:

@@ -35,7 +35,7 @@ from monitor.classify.mentions import Mention
 from monitor.classify.places import PlaceReader
 from monitor.classify.reading import Reading, read_text
 from monitor.classify.severity import decide_severity
-from monitor.classify.threatscore import ThreatFound, score_threats
+from monitor.classify.threatscore import KeptTallies, ThreatFound, score_threats
 from monitor.errors import RuleError
 from monitor.models import Classification
 
@@ -71,7 +71,8 @@ class Engine:
         """``classify`` as plain data (the shape of Classification), for callers that only serialise."""
         compiled = self.compiled
         reading = read_text(compiled, title, text)
-        found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
+        kept = KeptTallies()
+        found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading, kept)
         mentions = self._places.read(reading, threat_sents)
         regions, countries = self._places.score(reading, mentions)
         elsewhere = _elsewhere_sentences(reading, mentions, set(countries))
@@ -81,7 +82,8 @@ class Engine:
             for si in elsewhere:
                 reading.sent_factor[si] = 0.0
             if elsewhere & threat_sents:
-                found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading)
+                found, threat_sents = score_threats(compiled.taxonomy.types, compiled.scoring, reading, kept,
+                                                    elsewhere)
         _add_threat_regions(found, mentions)
         threats = [hit for hit, _sents in found]
         local_sents = {m.sent for m in mentions if m.region is not None and m.region.kind in ("city", "region")}
@@ -119,21 +121,25 @@ def _elsewhere_sentences(reading: Reading, mentions: list[Mention], primary: set
     """Sentences whose places all lie in countries the text only mentions. A neighbour named for
     its border ("near the Peruvian border") locates nothing, and a sentence stating an advisory
     level speaks of the advisory's place."""
+    if not primary:
+        return set()
     owners: dict[int, set[str]] = {}
-    full = reading.full
+    full, level_sents = reading.full, reading.level_sents
     for m in mentions:
         region = m.region
         # (a place named in passing is still a place: "bombings in neighbouring Burkina Faso")
-        if region is None or m.actor or (m.people and not m.passing) or m.sent in reading.level_sents:
+        if region is None or m.actor or (m.people and not m.passing) or m.sent in level_sents:
             continue
-        if full[m.end:m.end + 7].lower() in (" border", " fronti") or _BORDER_WITH.search(
-                full, max(0, m.start - 80), m.start):
+        if full[m.end + 1:m.end + 2] in "bBfF" and full[m.end:m.end + 7].lower() in (" border", " fronti"):
+            continue
+        before = full[m.start - 80 if m.start > 80 else 0:m.start]
+        if ("order" in before or "rontier" in before or "oundary" in before) and _BORDER_WITH.search(before):
             continue
         owner = region.id if region.kind == "country" else region.country
         if owner is None:
             continue  # a continent or a region of several countries says nothing here
         owners.setdefault(m.sent, set()).add(owner)
-    return {si for si, named in owners.items() if not named & primary} if primary else set()
+    return {si for si, named in owners.items() if not named & primary}
 
 
 def load_engine(rule_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> Engine:

@@ -19,6 +19,8 @@ _DATELINE = re.compile(r"[A-Z][A-Z.'’ -]*[A-Z](?:, ?[A-Z][A-Za-z.'’ -]{1,30}
 _DATE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}\b"
                    r"|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)", re.IGNORECASE)
 _BYLINE_MAX = 80
+# What may follow a dateline's first capital (it has two at least): most lines start "The", "A man".
+_DATELINE_SECOND = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ.'’ -")
 
 
 def mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
@@ -34,10 +36,9 @@ def mark_datelines(full: str, title_end: int, mentions: list[Mention]) -> None:
             line_end = full.find("\n", m.start)
             if line_end < 0:
                 line_end = len(full)
-            line = full[line_start:line_end]
-            byline = len(line) <= _BYLINE_MAX and _DATE.search(line) is not None
+            byline = line_end - line_start <= _BYLINE_MAX and _DATE.search(full[line_start:line_end]) is not None
             dateline_end = -1
-            if full[line_start:line_start + 1].isupper():
+            if full[line_start:line_start + 1].isupper() and full[line_start + 1:line_start + 2] in _DATELINE_SECOND:
                 d = _DATELINE.match(full, line_start, line_end)
                 if d is not None:
                     dateline_end = d.end()
@@ -70,34 +71,35 @@ class PlaceTally:
         self.in_title: dict[str, bool] = defaultdict(bool)
         self.acting: dict[str, int] = defaultdict(int)  # named as an actor ("Tunisia's parliament")
 
-    def add(self, m: Mention, full: str, known: dict[str, Region]) -> None:
-        region = m.region
-        assert region is not None
-        ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
-        located = not (m.actor or m.people)
-        weight = m.weight
-        if m.actor and not m.people:
-            self.acting[region.id] += 1
-        self._count(region.id, weight, located, m.in_title, ev)
-        if region.kind == "country":
-            return
-        if region.country:
-            self._count(region.country, weight, located, m.in_title, ev)
-            return
-        owners = [p for p in region.parents if p in known and known[p].kind == "country"]
-        for owner in owners:
-            self._count(owner, weight / len(owners), located, m.in_title, ev)
-
-    def _count(self, rid: str, share: float, located: bool, in_title: bool, ev: Span) -> None:
-        self.score[rid] += share
-        if located:
-            self.geo[rid] += share
-            self.named[rid] += 1
-            if in_title:
-                self.in_title[rid] = True
-        evidence = self.evidence[rid]
-        if len(evidence) < MAX_EVIDENCE:
-            evidence.append(ev)
+    def add_all(self, mentions: list[Mention], full: str, known: dict[str, Region]) -> None:
+        score, geo, evidence, named, in_title = self.score, self.geo, self.evidence, self.named, self.in_title
+        for m in mentions:
+            region = m.region
+            assert region is not None
+            ev = {"text": full[m.start:m.end], "start": m.start, "end": m.end}
+            located = not (m.actor or m.people)
+            weight = m.weight
+            if m.actor and not m.people:
+                self.acting[region.id] += 1
+            # The region, then the country (or the countries, sharing the weight) it lies in.
+            shares: tuple[tuple[str, float], ...]
+            if region.kind == "country":
+                shares = ((region.id, weight),)
+            elif region.country:
+                shares = ((region.id, weight), (region.country, weight))
+            else:
+                owners = [p for p in region.parents if p in known and known[p].kind == "country"]
+                shares = ((region.id, weight), *((owner, weight / len(owners)) for owner in owners))
+            for rid, share in shares:
+                score[rid] += share
+                if located:
+                    geo[rid] += share
+                    named[rid] += 1
+                    if m.in_title:
+                        in_title[rid] = True
+                spans = evidence[rid]
+                if len(spans) < MAX_EVIDENCE:
+                    spans.append(ev)
 
 
 class Mention:

@@ -72,8 +72,10 @@ class PlaceReader:
         self._known = compiled.gazetteer.regions
         self._actor = re.compile(compiled.actor_pattern)
         self._passing = re.compile(compiled.passing_pattern)
-        # The last words of those phrases: only after one of them is the pattern worth trying.
+        # The last words of those phrases, and their last two: only after one of them is the pattern
+        # worth trying (most names follow "in", "of" or "from", few follow "talks in").
         self._passing_last = compiled.passing_last
+        self._passing_tails = compiled.passing_tails
         self._name_words = compiled.person_titles | compiled.given_names | compiled.compound_prefixes
 
     def read(self, reading: Reading, threat_sents: set[int]) -> list[Mention]:
@@ -219,7 +221,8 @@ class PlaceReader:
         c = self.compiled
         s, e = m.start, m.end
         if (prev in self._passing_last or (prev == "the" and scan[scan.rfind(" ", 0, k) + 1:k] in self._passing_last)) \
-                and (found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
+                and self._passing_before(scan, prev, k) and (
+                found := self._passing.search(scan, s - 48 if s > 48 else 0, s)) is not None:
             # "the Embassy of Ireland", "return to the UK", "felt as far as Taipei", "talks in Geneva",
             # "beat Lebanon": named in passing, like the people of a place. (A neighbour named for
             # the border it shares locates what is said in the text's own country.)
@@ -262,6 +265,23 @@ class PlaceReader:
             m.actor = a is not None and not _CLAUSE_BREAK.search(full, b, a.end())
             m.mission = m.actor and a is not None and scan[a.start():a.end()].endswith(c.mission_words)
 
+    def _passing_before(self, scan: str, prev: str, k: int) -> bool:
+        """Whether the last words of a phrase that names a place in passing stand before it (``prev``,
+        after the space at ``k``, or the word before "the"): only then can the pattern match."""
+        if prev in self._passing_last and self._ends_phrase(scan, prev, k):
+            return True
+        if prev != "the" or k <= 0:
+            return False
+        k2 = scan.rfind(" ", 0, k)
+        word = scan[k2 + 1:k]
+        return word in self._passing_last and self._ends_phrase(scan, word, k2)
+
+    def _ends_phrase(self, scan: str, word: str, k: int) -> bool:
+        """Whether ``word`` (after the space at ``k``) is a passing phrase's last word, and the word
+        before it the phrase's word before that (the pattern wants both, one space apart)."""
+        tails = self._passing_tails
+        return word in tails or (k > 0 and f"{scan[scan.rfind(' ', 0, k) + 1:k]} {word}" in tails)
+
     def _elsewhere(self, region: Region, flags: int, weight: dict[str, float]) -> bool:
         """Whether an unsupported small place, kept for its preposition, is named in passing: another
         country is clearly the location ("outside Atlantis" in a story from Nassau)."""
@@ -281,7 +301,8 @@ class PlaceReader:
         primary = sorted((r for r in country_ids if geo[r] >= ratio * top and geo[r] >= minimum and (
                               tally.named[r] > 1 or tally.in_title[r] or geo[r] >= single * top)),
                          key=lambda r: (-geo[r], -tally.score[r]))
-        issuers = self._issuers(reading)
+        # (the issuers named matter only to a second primary country, or when no place is located)
+        issuers = self._issuers(reading) if len(primary) > 1 or (not primary and top < minimum) else set()
         if issuers:
             primary = primary[:1] + [r for r in primary[1:] if r not in issuers]
         if not primary and top < minimum:
@@ -384,8 +405,7 @@ class PlaceReader:
         known = self._known
         full = reading.full
         tally = PlaceTally()
-        for m in mentions:
-            tally.add(m, full, known)
+        tally.add_all(mentions, full, known)
         score, geo, evidence = tally.score, tally.geo, tally.evidence
         country_ids = [rid for rid in score if known[rid].kind == "country"]
         top = max((geo[r] for r in country_ids), default=0.0)

@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.classify.compiled import CompiledRules, PlaceRecord
 from monitor.classify.fold import scan_form, sentence_starts
-from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_PARTIAL
+from monitor.classify.threats import CUE_ISSUER, CUE_LEVEL, CUE_MODIFIER, CUE_NEGATOR, CUE_PARTIAL, NEGATORS
 
 # A threat term's match: (start, -end, weight, flags (HIT_RISK, HIT_EFFECT), combo mask); -end so that a
 # plain sort puts the longest of the matches at one start first (leftmost-longest).
@@ -29,7 +29,6 @@ MAX_EVIDENCE = 6
 
 # Negation in front of a word, within its clause: "no kidnapped tourists", "not a terror attack",
 # "non-violent", "no flights were cancelled", "no one was killed".
-_NEGATORS = frozenset("no not never nor without non t".split())
 # Words that end a negation's reach before the word ("not clear whether the attack", "did not rule
 # out terrorism", "not the first attack"): the word is then asserted, not denied.
 _SCOPE_ENDS = frozenset("but whether if that which who whom where when while after before since because only "
@@ -37,9 +36,7 @@ _SCOPE_ENDS = frozenset("but whether if that which who whom where when while aft
 _CLAUSE_END = re.compile(r"[,;:.!?()\[\]\"“”—–\n]")
 _NEGATION_WORDS = 4
 NEGATION_REACH = 48  # characters
-# (the scan form has a space between any two words, so these need no look-behind)
-_NEGATOR = re.compile(r" (?:n(?:o|ot|ever|or|on)|without|t)(?= )")
-_YEAR = re.compile(r" (?:19|20)[0-9][0-9] ")
+YEAR_REACH = 20  # characters from a year's end to the word it names
 # "the 2011 uprising", "since the 2021 coup": an event named by its year is background.
 _YEAR_BEFORE = re.compile(r"\b(?:the|since|after|following|during|before|of|in) (?:1[89]|20)\d\d(?: [a-z]+)? \Z")
 
@@ -83,7 +80,7 @@ def negated(reading: Reading, s: int) -> bool:
     for word in reversed(words[-_NEGATION_WORDS:]):
         if word in _SCOPE_ENDS:
             return False
-        if word in _NEGATORS:
+        if word in NEGATORS:
             return True
     return False
 
@@ -92,7 +89,7 @@ def dated_before(reading: Reading, s: int) -> bool:
     """Whether the word at ``s`` follows a year that names a past event ("the 2011 uprising")."""
     years = reading.years
     i = bisect_right(years, s) - 1
-    if i < 0 or years[i] < s - 20:
+    if i < 0 or years[i] < s - YEAR_REACH:
         return False
     return _YEAR_BEFORE.search(reading.scan, s - 30 if s > 30 else 0, s) is not None
 
@@ -102,28 +99,29 @@ def read_text(compiled: CompiledRules, title: str, text: str) -> Reading:
     full = f"{title}\n\n{text}"
     scan = scan_form(full)
     tax = compiled.taxonomy
-    places, terms, cues = _matches(compiled, full, scan)
+    places, terms, cues, marks = _matches(compiled, full, scan)
     if tax.regex is not None:
         for m in tax.regex.finditer(full):
             hit = (m.start(), -m.end(), 1.0, 0, 0)
             terms.setdefault(tax.regex_types[m.lastgroup or ""], []).append(hit)
     tlen = len(title)
     reading = Reading(full, scan, tlen, tlen + 2 + tax.lede_chars, sentence_starts(full), places, terms, cues)
-    reading.negators = [m.start() + 1 for m in _NEGATOR.finditer(scan)]
-    reading.years = [m.end() - 1 for m in _YEAR.finditer(scan)]
+    _add_marks(reading, marks)
     places.sort()
     _sentence_context(reading, tax.modifier_factors)
     return reading
 
 
 def _matches(compiled: CompiledRules, full: str, scan: str
-             ) -> tuple[list[tuple[int, int, PlaceRecord]], dict[int, list[TermHit]], list[Cue]]:
-    """(place matches, term hits per threat type, cues) of one automaton pass."""
+             ) -> tuple[list[tuple[int, int, PlaceRecord]], dict[int, list[TermHit]], list[Cue], list[Cue]]:
+    """(place matches, term hits per threat type, cues, negation words and years) of one automaton
+    pass."""
     records = compiled.records
     n = len(scan)
     places: list[tuple[int, int, PlaceRecord]] = []
     terms: dict[int, list[TermHit]] = {}
     cues: list[Cue] = []
+    marks: list[Cue] = []
     # The automaton sees " " + scan + " ": a key " name " ending at `end` spans
     # scan[end - klen + 1:end - 1]; a prefix key " name" spans from the same start to the word's end.
     find = scan.find
@@ -149,8 +147,25 @@ def _matches(compiled: CompiledRules, full: str, scan: str
                     terms[threat] = [hit]
         if tcues is not None:
             for kind, value, _prefix in tcues:
-                cues.append((s, e, kind, value))
-    return places, terms, cues
+                if kind < CUE_NEGATOR:
+                    cues.append((s, e, kind, value))
+                elif s and e < n:  # (a space on either side within the scan form, not the padding)
+                    marks.append((s, e, kind, value))
+    return places, terms, cues, marks
+
+
+def _add_marks(reading: Reading, marks: list[Cue]) -> None:
+    """Where each negation word starts and each year ends (in order: the automaton reports matches
+    by their end). Two years in a row ("2011 2012") share the space between them: only the first
+    counts, as when the scan was a regex's."""
+    negators, years = reading.negators, reading.years
+    after_year = -1
+    for s, e, kind, _value in marks:
+        if kind == CUE_NEGATOR:
+            negators.append(s)
+        elif s - 1 != after_year:
+            years.append(e)
+            after_year = e
 
 
 def _in_place(places: list[tuple[int, int, PlaceRecord]], s: int, e: int) -> bool:
@@ -169,7 +184,8 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
     full, starts = reading.full, reading.starts
     sent_factor, level_sents, partial_sents = reading.sent_factor, reading.level_sents, reading.partial_sents
     # An issuer's name holds words that would mark part of a country ("Department of Foreign Affairs").
-    issuers = [(s, e) for s, e, kind, _v in reading.cues if kind == CUE_ISSUER]
+    # (listed only once a partial marker needs them: most texts have none)
+    issuers: list[tuple[int, int]] | None = None
     for s, e, kind, value in reading.cues:
         si = bisect_right(starts, s) - 1
         if kind == CUE_MODIFIER:
@@ -180,7 +196,9 @@ def _sentence_context(reading: Reading, factors: list[float]) -> None:
             # stated without a full stop goes on in the next line's risk list.
             if si + 1 < len(starts) and full[starts[si]:starts[si + 1]].rstrip()[-1:] not in ".!?":
                 level_sents.add(si + 1)
-        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e) and not any(
-                i0 <= s and e <= i1 for i0, i1 in issuers):
+        elif kind == CUE_PARTIAL and not _in_place(reading.places, s, e):
             # (not "Central" in "Central African Republic", "Northern" in "Northern Ireland")
-            partial_sents.add(si)
+            if issuers is None:
+                issuers = [(s0, e0) for s0, e0, k, _v in reading.cues if k == CUE_ISSUER]
+            if not any(i0 <= s and e <= i1 for i0, i1 in issuers):
+                partial_sents.add(si)

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 RULE_FILES = ("regions.yaml", "threats.yaml", "severity.yaml")
 # Bumped when the engine's reading of the rules changes, so that cached matchers are rebuilt.
-ENGINE_FORMAT = "8"
+ENGINE_FORMAT = "10"
 
 
 @dataclass

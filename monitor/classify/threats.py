@@ -27,6 +27,12 @@ CUE_LEVEL = 1  # value: severity rank
 CUE_RAISER = 2  # value: severity rank
 CUE_PARTIAL = 3  # value: 0
 CUE_ISSUER = 4  # value: index into CompiledRules.issuers (an advisory issuer's name: "FCDO")
+# Marks the reading keeps apart from the cues (value: 0): a negation word ("no kidnapped tourists"),
+# a year ("the 2011 uprising"). Finding them in the one automaton pass costs less than a regex scan.
+CUE_NEGATOR = 5
+CUE_YEAR = 6
+NEGATORS = frozenset("no not never nor without non t".split())
+YEARS = tuple(str(year) for year in range(1900, 2100))
 
 SEVERITY_NAMES = [s.value for s in Severity]
 
