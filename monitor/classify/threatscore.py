@@ -272,9 +272,7 @@ def _tally(hits: list[TermHit], ctx: _Context) -> _Tally:
                 s <= neg_reach and negated(reading, s)):
             continue
         if s and full[s - 1] in _OPEN_QUOTES and full[-ne:1 - ne] in _CLOSE_QUOTES and " " not in full[s:-ne]:
-            # Someone else's word for it: the junta calls the rebels 'terrorist'. (A quoted name of a
-            # thing, "'express kidnappings'", is the advice's own term.)
-            continue
+            continue  # another's label ('terrorist'); a quoted name ('express kidnappings') is the text's own
         if mask:
             seen[si] = seen.get(si, 0) | mask
         if si in level_sents:
