@@ -11,12 +11,12 @@ Candidates come from an index range on (country|threat, time), never a scan of t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.config import IncidentsConfig
-from monitor.incidents.signature import Report, report_of, same_place, similarity
+from monitor.incidents.signature import CITY, REGION, Report, report_of, same_place, similarity
 from monitor.incidents.summary import escalation, incident_id, is_breaking, summarise
 from monitor.models import Classification, Item
 from monitor.store import EventRow, GroupingSession, IncidentRow, Incidents, ReportRow
@@ -36,7 +36,16 @@ class GroupingCounts:
 
 def same_event(a: Report, b: Report, config: IncidentsConfig) -> bool:
     return (abs(a.at - b.at) <= config.window and bool(set(a.threats) & set(b.threats)) and same_place(a, b)
-            and similarity(a, b) >= config.similarity)
+            and _names_agree(a, b) and similarity(a, b) >= config.similarity)
+
+
+def _names_agree(a: Report, b: Report) -> bool:
+    """Reports that each name two or more people or places share two of them: "Gunmen attack police
+    post in Kayes, Mali" and "... in Sevare, Mali" share only the country, whatever else they share
+    (a town the gazetteer does not know leaves its report placed by the country alone)."""
+    mine = {k for k in a.features if k[0] == "@"}
+    theirs = {k for k in b.features if k[0] == "@"}
+    return len(mine) < 2 or len(theirs) < 2 or len(mine & theirs) >= 2
 
 
 def stored(row: ReportRow) -> Report:
@@ -77,18 +86,19 @@ class Grouper:
         targets = sorted({c.incident_id for c in matches})
         row = ReportRow(report.item_id, "", report.source, report.at, report.to_json())
         if not targets:
-            row.incident_id = incident_id(report.item_id)
-            session.add_report(row, report.keys())
-            summary = summarise([report], None, row.incident_id)
-            summary.breaking = is_breaking([report], self.config)
-            session.save(summary, new=True)
-            self._record(session, summary.id, "created", {"item": report.item_id, "source": report.source})
-            counts.created += 1
-            return summary.id
+            return self._start(session, report, row, counts)
         found = [i for i in (session.incident(t) for t in targets) if i is not None]
+        places = {i.id: _finer_places(stored(r) for r in session.reports(i.id)) for i in found}
+        mine = _finer_places([report])
+        # A report may join an incident only where their cities and provinces agree, and may link two
+        # incidents only where theirs do: "attack in Mali" must not chain an attack in Kayes and one
+        # in Gao into one event because each resembles it.
+        found = [i for i in found if _agree(mine, places[i.id])]
+        if not found:
+            return self._start(session, report, row, counts)
         survivor = min(found, key=lambda i: (i.first_seen, i.id))
         for other in found:
-            if other.id != survivor.id:
+            if other.id != survivor.id and _agree(places[survivor.id], places[other.id]):
                 self.absorb(session, survivor.id, other, SYSTEM)
                 counts.merged += 1
         row.incident_id = survivor.id
@@ -97,6 +107,16 @@ class Grouper:
         if self.refresh(session, survivor, {"item": report.item_id, "source": report.source}):
             counts.escalated += 1
         return survivor.id
+
+    def _start(self, session: GroupingSession, report: Report, row: ReportRow, counts: GroupingCounts) -> str:
+        row.incident_id = incident_id(report.item_id)
+        session.add_report(row, report.keys())
+        summary = summarise([report], None, row.incident_id)
+        summary.breaking = is_breaking([report], self.config)
+        session.save(summary, new=True)
+        self._record(session, summary.id, "created", {"item": report.item_id, "source": report.source})
+        counts.created += 1
+        return summary.id
 
     def absorb(self, session: GroupingSession, into: str, other: IncidentRow, actor: str) -> None:
         """Move ``other``'s reports into ``into``; ``other`` stays, as merged, for its history."""
@@ -126,3 +146,17 @@ class Grouper:
     def _record(self, session: GroupingSession, incident: str, kind: str, detail: dict[str, object],
                 actor: str = SYSTEM) -> None:
         session.record(EventRow(incident, self.clock(), kind, actor, dict(detail)))
+
+
+def _finer_places(reports: Iterable[Report]) -> dict[str, set[str]]:
+    """The cities and provinces a group of reports names."""
+    out: dict[str, set[str]] = {CITY: set(), REGION: set()}
+    for report in reports:
+        for level in out:
+            out[level].update(report.places.get(level, ()))
+    return out
+
+
+def _agree(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
+    """Whether two groups of reports can be about one place: at each level both name, one in common."""
+    return all(not a[level] or not b[level] or a[level] & b[level] for level in (CITY, REGION))

@@ -167,3 +167,21 @@ def test_pairs_are_symmetric(engine: Engine) -> None:
     reports = [r for it, cls in classified(engine, list(REPORTS)) if (r := report_of(it, cls)) is not None]
     for a, b in itertools.combinations(reports, 2):
         assert same_event(a, b, IncidentsConfig()) == same_event(b, a, IncidentsConfig())
+
+
+def test_like_attacks_in_different_towns_of_one_country_stay_apart(engine: Engine, store: Store) -> None:
+    # One wording, different towns, same hour: known cities, a province-level place (Menaka) and towns
+    # the gazetteer does not know (placed by the country alone) must not chain into one incident.
+    towns = ["Mopti", "Gao", "Kayes", "Menaka", "Sevare", "Douentza", "Ansongo"]
+    pairs = []
+    for town in towns:
+        title = f"Gunmen attack police post in {town}, Mali"
+        it = Item(id=f"attack-{town.lower()}", source=f"outlet-{town.lower()}", title=title,
+                  text=f"{title}. Two officers were killed in the attack, officials in Mali said.",
+                  published=at("2026-03-08", 9), first_seen=at("2026-03-08", 9), content_hash=town)
+        cls = engine.classify(it.title, it.text).model_copy(
+            update={"item_id": it.id, "source": it.source, "rules_version": "test"})
+        pairs.append((it, cls))
+    save(store, pairs)
+    Grouper(Incidents(store), IncidentsConfig()).group(pairs)
+    assert len(partition(store)) == len(towns)
