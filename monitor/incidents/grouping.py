@@ -36,7 +36,13 @@ class GroupingCounts:
 
 def same_event(a: Report, b: Report, config: IncidentsConfig) -> bool:
     return (abs(a.at - b.at) <= config.window and bool(set(a.threats) & set(b.threats)) and same_place(a, b)
-            and _names_agree(a, b) and similarity(a, b) >= config.similarity)
+            and _names_agree(a, b) and _days_agree(a, b) and similarity(a, b) >= config.similarity)
+
+
+def _days_agree(a: Report, b: Report) -> bool:
+    """Reports that both date their event to days of the month share one: the same kidnapping
+    "on the 3rd" and "on the 15th" are two kidnappings, however alike the wording."""
+    return not a.days or not b.days or bool(set(a.days) & set(b.days))
 
 
 def _names_agree(a: Report, b: Report) -> bool:

@@ -61,6 +61,7 @@ class Report:
     threats: tuple[str, ...]
     features: dict[str, float]
     casualties: int | None
+    days: tuple[int, ...] = ()  # days of the month the event sentences date it to ("on the 3rd")
 
     @property
     def countries(self) -> tuple[str, ...]:
@@ -77,13 +78,13 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "severity": self.severity, "places": {k: list(v) for k, v in self.places.items()},
                 "regions": list(self.regions), "threats": list(self.threats), "features": self.features,
-                "casualties": self.casualties}
+                "casualties": self.casualties, "days": list(self.days)}
 
     @classmethod
     def from_json(cls, item_id: str, source: str, at: datetime, data: dict[str, Any]) -> Report:
         return cls(item_id, source, data["title"], at, data["severity"],
                    {k: tuple(v) for k, v in data["places"].items()}, tuple(data["regions"]),
-                   tuple(data["threats"]), dict(data["features"]), data["casualties"])
+                   tuple(data["threats"]), dict(data["features"]), data["casualties"], tuple(data.get("days", ())))
 
 
 def report_of(item: Item, cls: Classification) -> Report | None:
@@ -96,7 +97,21 @@ def report_of(item: Item, cls: Classification) -> Report | None:
     sentences = event_sentences(item.title, item.text)
     regions = tuple(sorted({r.id for r in cls.regions if r.role == "primary"}))
     return Report(item.id, item.source, item.title, item.published or item.first_seen, cls.severity.value,
-                  places, regions, threats, features(sentences), casualties(sentences))
+                  places, regions, threats, features(sentences), casualties(sentences), days_of(sentences))
+
+
+_MONTH_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december"
+# A date the event is said to have happened on ("on the 3rd", "on March 8", "on Sunday, 8 March"), not
+# a dateline ("ISTANBUL, March 9 -"), which dates the report.
+_ON = r"\bon (?:the )?(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,? )?"
+_DAY = re.compile(rf"{_ON}(?:(\d{{1,2}})(?:st|nd|rd|th)\b|(?:{_MONTH_NAMES})\.? (\d{{1,2}})\b|"
+                  rf"(\d{{1,2}}) (?:{_MONTH_NAMES})\b)", re.IGNORECASE)
+
+
+def days_of(sentences: list[str]) -> tuple[int, ...]:
+    """The days of the month the sentences name ("on the 3rd", "March 8", "8 March")."""
+    days = {int(next(g for g in m.groups() if g)) for s in sentences for m in _DAY.finditer(s)}
+    return tuple(sorted(d for d in days if 1 <= d <= 31))
 
 
 def _places(cls: Classification) -> dict[str, tuple[str, ...]]:

@@ -185,3 +185,21 @@ def test_like_attacks_in_different_towns_of_one_country_stay_apart(engine: Engin
     save(store, pairs)
     Grouper(Incidents(store), IncidentsConfig()).group(pairs)
     assert len(partition(store)) == len(towns)
+
+
+@pytest.mark.parametrize(("days", "incidents"), [((3, 15), 2), ((3, 3), 1)])
+def test_reports_dated_to_different_days_are_different_events(engine: Engine, store: Store,
+                                                              days: tuple[int, int], incidents: int) -> None:
+    pairs = []
+    for n, day in enumerate(days):
+        title = "Gunmen kidnap aid workers near Mopti, Mali"
+        it = Item(id=f"kidnap-{n}", source=f"outlet-{n}", title=title,
+                  text=f"Armed men seized the workers from their vehicle near Mopti on the {day}th, officials "
+                       "in Mopti said. A ransom demand is feared.",
+                  published=at("2026-03-16", 9 + n), first_seen=at("2026-03-16", 9 + n), content_hash=f"k{n}")
+        cls = engine.classify(it.title, it.text).model_copy(
+            update={"item_id": it.id, "source": it.source, "rules_version": "test"})
+        pairs.append((it, cls))
+    save(store, pairs)
+    Grouper(Incidents(store), IncidentsConfig()).group(pairs)
+    assert len(partition(store)) == incidents
