@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.classify.engine import Engine, load_engine
+from monitor.store import Store
 from tests.pg import PostgresServer, start_server, unavailable_reason
 
 # aiosmtpd's server threads log each connection's end ("EOF received") at INFO, sometimes after the
@@ -166,3 +168,17 @@ def _root_logging_restored() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """An open store on a fresh database of each kind."""
+    s = Store.open(database_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The shipped rules' engine, once per session, built into a private cache."""
+    return load_engine(cache_dir=tmp_path_factory.mktemp("rules-cache"))

@@ -1,4 +1,4 @@
-"""Fixtures for the classification tests: one engine per session, built into a private cache."""
+"""Fixtures for the classification tests: the shared corpus (the engine is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify.engine import Engine, load_engine
-
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / ".." / "shared" / "corpus"
-
-
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return load_engine(cache_dir=tmp_path_factory.mktemp("rules-cache"))
 
 
 @pytest.fixture

@@ -188,13 +188,6 @@ def add_item(store: Store, item_id: str, clock: Clock, *, title: str | None = No
     store.save_classifications([(cls, regions)])
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
-    yield s
-    s.close()
-
-
 def run(config: Config, store: Store, clock: Clock, force: bool = False) -> list[DigestOutcome]:
     return asyncio.run(Dispatcher(config, store, clock=clock).run(force=force))
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from monitor.classify import Engine, load_engine
+from monitor.classify import Engine
 from monitor.config import Config, IncidentsConfig, parse_config
 from monitor.dispatch import Dispatcher
 from monitor.incidents import Grouper, IncidentActions
@@ -21,18 +18,6 @@ from monitor.store import Incidents, Store
 from tests.incidents.test_grouping import classified, save
 
 NOW = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return load_engine(cache_dir=tmp_path_factory.mktemp("rules-cache"))
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
-    yield s
-    s.close()
 
 
 def config(tmp_path: Path, match: str = "{regions: [TR], threats: [terrorism]}") -> Config:

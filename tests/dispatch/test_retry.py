@@ -32,13 +32,6 @@ def config_with(tmp_path: Path, *targets: str, name: str = "w") -> Config:
 """)
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
-    yield s
-    s.close()
-
-
 def first_digest(config: Config, store: Store, clock: Clock) -> str:
     add_item(store, "a", clock)
     [outcome] = asyncio.run(Dispatcher(config, store, clock=clock).run(force=True))

@@ -5,29 +5,16 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from monitor.classify import Engine, load_engine
+from monitor.classify import Engine
 from monitor.config import IncidentsConfig
 from monitor.incidents import Grouper
 from monitor.models import Classification, Item
 from monitor.store import Incidents, PollWrite, Store, StoredEntry
 from tests.incidents.reports import EVENTS, REPORTS, at, item
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return load_engine(cache_dir=tmp_path_factory.mktemp("rules-cache"))
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
-    yield s
-    s.close()
 
 
 def classified(engine: Engine, keys: list[str]) -> list[tuple[Item, Classification]]:

@@ -7,19 +7,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from monitor.classify import Engine, load_engine
+from monitor.classify import Engine
 from monitor.config import IncidentsConfig
 from monitor.incidents import Grouper, IncidentActions
 from monitor.store import Incidents, Store
 from tests.incidents.reports import REPORTS
 from tests.incidents.test_grouping import classified, expected, partition, save
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return load_engine(cache_dir=tmp_path_factory.mktemp("rules-cache"))
 
 
 def test_workers_grouping_at_once_file_each_report_once(engine: Engine, pg_url: str) -> None:
