@@ -25,8 +25,9 @@ from monitor.support.yamlpos import DuplicateKeyError, Located, load_located
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def interpolate(value: str, environ: typing.Mapping[str, str]) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; a missing VAR without default raises KeyError."""
+def interpolate(value: str, environ: typing.Mapping[str, str], missing: str | None = None) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; a missing VAR without default reads as
+    ``missing``, or raises KeyError when that is None."""
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -34,6 +35,8 @@ def interpolate(value: str, environ: typing.Mapping[str, str]) -> str:
             return environ[name]
         if default is not None:
             return default
+        if missing is not None:
+            return missing
         raise KeyError(name)
 
     return _ENV.sub(replace, value)
@@ -71,11 +74,7 @@ def _interpolate_all(located: Located, environ: typing.Mapping[str, str], file: 
 
 
 def _stand_in(value: str, environ: typing.Mapping[str, str], path: tuple[str | int, ...]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        return environ.get(name, default if default is not None else _UNSET)
-
-    text = _ENV.sub(replace, value)
+    text = interpolate(value, environ, missing=_UNSET)
     return text if path[-1] != "url" or "://" in text else f"https://{_UNSET}/"
 
 
